@@ -1,0 +1,8 @@
+from .compat import register_checkpoint_safe_globals
+from .dist import init_cpu_distributed, setup_cpu_distributed
+from .setup_env import register_all_modules
+
+__all__ = [
+    'register_all_modules', 'register_checkpoint_safe_globals',
+    'init_cpu_distributed', 'setup_cpu_distributed'
+]
