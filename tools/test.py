@@ -4,6 +4,7 @@
     tools/dist_test.sh CONFIG CHECKPOINT GPUS [args]
 """
 import argparse
+import json
 import os
 import os.path as osp
 
@@ -19,6 +20,7 @@ def parse_args():
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where the evaluation log goes')
     parser.add_argument('--out', help='dump raw predictions to this .pkl file')
+    parser.add_argument('--metrics-json', help='write the metrics to this json file')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, e.g. test_dataloader.batch_size=2')
@@ -56,6 +58,9 @@ def main():
     if runner.rank == 0:
         print({k: round(v, 4) if isinstance(v, float) else v
                for k, v in metrics.items()})
+        if args.metrics_json:
+            with open(args.metrics_json, 'w') as f:
+                json.dump(metrics, f, indent=2)
 
 
 if __name__ == '__main__':

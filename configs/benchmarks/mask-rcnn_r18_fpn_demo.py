@@ -58,5 +58,8 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters))
 log_processor = dict(by_epoch=False)
-custom_hooks = [dict(type='objcon.NonFiniteLossHook')]
+custom_hooks = [
+    dict(type='objcon.NonFiniteLossHook'),
+    dict(type='objcon.ProgressBarHook')
+]
 randomness = dict(seed=0)

@@ -1,1 +1,3 @@
+from .object_predict_head import ObjectPredictHead
 
+__all__ = ['ObjectPredictHead']

@@ -1,1 +1,3 @@
+from .correspondence_cosine_loss import CorrespondenceCosineLoss
 
+__all__ = ['CorrespondenceCosineLoss']

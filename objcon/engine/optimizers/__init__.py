@@ -1,0 +1,3 @@
+from .soco_lars import SoCoLARS
+
+__all__ = ['SoCoLARS']

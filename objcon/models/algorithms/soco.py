@@ -1,0 +1,201 @@
+from math import cos, pi
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel
+from mmpretrain.models.utils import CosineEMA
+from torch import Tensor, nn
+
+from objcon.models.utils import assign_scale_levels, correspondence_mask
+from objcon.registry import MODELS
+
+PairBoxes = Tuple[int, int, Tensor, Tensor, Tensor]
+
+
+def gather_view_pairs(data_samples: Sequence) -> List[PairBoxes]:
+    """Batch the ``view_pairs`` of each sample (see docs/boxes.md).
+
+    Returns:
+        list[tuple]: Per pair ``(a, b, boxes_a (N, K, 4), boxes_b (N, K, 4),
+        ids (N, K))``.
+    """
+    if not data_samples:
+        raise ValueError('SoCo needs data samples carrying view_pairs')
+    per_sample = [ds.view_pairs for ds in data_samples]
+    num_pairs = len(per_sample[0])
+    if any(len(p) != num_pairs for p in per_sample):
+        raise ValueError('every sample must carry the same number of view pairs')
+    pairs = []
+    for i in range(num_pairs):
+        views = {tuple(int(v) for v in p[i]['views']) for p in per_sample}
+        if len(views) != 1:
+            raise ValueError(f'pair {i} joins different views across the batch: '
+                             f'{sorted(views)}')
+        a, b = views.pop()
+        pairs.append((a, b, torch.stack([p[i]['boxes_a'] for p in per_sample]),
+                      torch.stack([p[i]['boxes_b'] for p in per_sample]),
+                      torch.stack([p[i]['ids'] for p in per_sample])))
+    return pairs
+
+
+@MODELS.register_module()
+class SoCo(BaseModel):
+    """SoCo: selective object contrastive pretraining (Wei et al., NeurIPS 2021).
+
+    Online branch: backbone -> neck -> every box pooled on every level ->
+    trunk -> projector -> predictor (in ``head``); target branch: an EMA copy of
+    backbone, neck, trunk and projector. For each pair of views (a, b) the loss
+    compares a's predictions with b's target projections of the same proposals,
+    and the reverse, on the level each box is assigned to in its own view (matches
+    may cross levels). Trunk, projector and predictor run once per (view, pair,
+    level): their BN statistics are per call, as in the reference.
+
+    The same class is SoCo-FPN (neck=FPN, 4 levels) and SoCo-C4 (no neck, RoIAlign
+    14x14 on C4, res5 trunk, one level).
+
+    Args:
+        backbone (dict): Backbone config (mmdet's ResNet).
+        neck (dict, optional): Neck config (mmdet's FPN, P2..P5); None for C4.
+        roi_align (dict): :class:`MultiLevelRoIAlign` config.
+        trunk (dict): Object trunk config (:class:`SharedConvFCTrunk` or
+            :class:`ResLayerTrunk`).
+        projector (dict): Projector MLP config.
+        head (dict): :class:`ObjectPredictHead` config (predictor + loss).
+        level_thresholds (Sequence[float], optional): Scale-aware level bounds
+            (:func:`assign_scale_levels`). Defaults to (48, 96, 192, 224).
+        base_momentum (float): tau at iteration 0 of the cosine EMA schedule
+            ``tau(k) = 1 - (1 - base) (cos(pi k / K) + 1) / 2``. Defaults to 0.99.
+        data_preprocessor (dict, optional): Normalises each view.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 roi_align: dict,
+                 trunk: dict,
+                 projector: dict,
+                 head: dict,
+                 neck: Optional[dict] = None,
+                 level_thresholds: Optional[Sequence[float]] = (48, 96, 192, 224),
+                 base_momentum: float = 0.99,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='mmpretrain.SelfSupDataPreprocessor')
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck) if neck is not None else None
+        self.roi_align = MODELS.build(roi_align)
+        self.trunk = MODELS.build(trunk)
+        self.projector = MODELS.build(projector)
+        self.head = MODELS.build(head)
+        self.level_thresholds = tuple(level_thresholds) if level_thresholds else None
+        if self.level_thresholds and \
+                len(self.level_thresholds) != self.roi_align.num_levels:
+            raise ValueError(
+                f'{len(self.level_thresholds)} level thresholds for '
+                f'{self.roi_align.num_levels} feature levels')
+        if not 0 <= base_momentum < 1:
+            raise ValueError(f'base_momentum must be in [0, 1), got {base_momentum}')
+        self.base_momentum = base_momentum
+        # mmpretrain's CosineEMA weighs the *new* value: m = 1 - tau.
+        self.target_net = CosineEMA(
+            self._online_modules(), momentum=1 - base_momentum, end_momentum=0.)
+
+    def _online_modules(self) -> nn.ModuleDict:
+        mods = dict(backbone=self.backbone, trunk=self.trunk,
+                    projector=self.projector)
+        if self.neck is not None:
+            mods['neck'] = self.neck
+        return nn.ModuleDict(mods)
+
+    @property
+    def num_levels(self) -> int:
+        return self.roi_align.num_levels
+
+    def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
+        """Backbone (+ neck) features of a batch of images."""
+        return self._features(self._online_modules(), inputs)
+
+    @staticmethod
+    def _features(modules: nn.ModuleDict, inputs: Tensor) -> Tuple[Tensor, ...]:
+        x = modules['backbone'](inputs)
+        if 'neck' in modules:
+            x = modules['neck'](x)
+        return tuple(x)
+
+    def _embed(self, modules: nn.ModuleDict, feats: Sequence[Tensor],
+               boxes: Tensor, predict: bool) -> Tensor:
+        """(N, K, 4) boxes -> (N, L*K, D) slot embeddings, level-major."""
+        n, k = boxes.shape[:2]
+        index = torch.arange(n, device=boxes.device, dtype=boxes.dtype)
+        rois = torch.cat([index.repeat_interleave(k)[:, None],
+                          boxes.reshape(-1, 4)], 1)
+        out = []
+        for pooled in self.roi_align(feats, rois):
+            z = modules['projector']((modules['trunk'](pooled), ))[0]
+            if predict:
+                z = self.head.predict(z)
+            out.append(z.view(n, k, -1))
+        return torch.cat(out, 1)
+
+    def current_momentum(self) -> float:
+        """tau of the latest EMA update (k = updates so far - 1)."""
+        k = max(int(self.target_net.steps) - 1, 0)
+        max_iters = MessageHub.get_current_instance().get_info('max_iters')
+        if not max_iters:
+            return self.base_momentum
+        return 1 - (1 - self.base_momentum) * (cos(pi * k / max_iters) + 1) / 2
+
+    def loss(self, inputs: List[Tensor], data_samples: Sequence) -> Dict[str, Tensor]:
+        """SoCo's loss over every configured pair of views.
+
+        Args:
+            inputs (list[Tensor]): One normalised (N, 3, H, W) batch per view.
+            data_samples (Sequence): Samples carrying ``view_pairs``.
+
+        Returns:
+            dict[str, Tensor]: ``loss_pair{i}`` per pair, plus ``momentum`` and
+            ``matched_pairs`` (matched slot pairs in the batch) for the log.
+        """
+        pairs = gather_view_pairs(data_samples)
+        online = self._online_modules()
+        # EMA before the target forward of this iteration, as the reference.
+        self.target_net.update_parameters(online)
+        target = self.target_net.module
+
+        used = sorted({v for a, b, *_ in pairs for v in (a, b)})
+        feats = {v: self._features(online, inputs[v]) for v in used}
+        with torch.no_grad():
+            target_feats = {v: self._features(target, inputs[v]) for v in used}
+
+        losses, matched = {}, 0.
+        for i, (a, b, boxes_a, boxes_b, ids) in enumerate(pairs):
+            levels_a = assign_scale_levels(boxes_a, self.level_thresholds)
+            levels_b = assign_scale_levels(boxes_b, self.level_thresholds)
+            mask = correspondence_mask(ids, ids, levels_a, levels_b,
+                                       self.num_levels)
+            pred_a = self._embed(online, feats[a], boxes_a, predict=True)
+            pred_b = self._embed(online, feats[b], boxes_b, predict=True)
+            with torch.no_grad():
+                proj_a = self._embed(target, target_feats[a], boxes_a, False)
+                proj_b = self._embed(target, target_feats[b], boxes_b, False)
+            losses[f'loss_pair{i}'] = (
+                self.head.loss(pred_a, proj_b, mask) +
+                self.head.loss(pred_b, proj_a, mask.transpose(1, 2)))
+            matched += float(mask.sum())
+        ref = next(iter(losses.values()))
+        losses['momentum'] = ref.new_tensor(self.current_momentum())
+        losses['matched_pairs'] = ref.new_tensor(matched)
+        return losses
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'tensor':
+            if isinstance(inputs, (list, tuple)):
+                inputs = inputs[0]
+            return self.extract_feat(inputs)
+        raise RuntimeError(f'SoCo is a pretraining algorithm: mode {mode!r} is not '
+                           "supported (use 'loss' or 'tensor')")

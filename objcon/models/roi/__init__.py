@@ -1,0 +1,5 @@
+from .conv_fc_trunk import SharedConvFCTrunk
+from .multi_level_roi_align import MultiLevelRoIAlign
+from .res_layer_trunk import ResLayerTrunk
+
+__all__ = ['MultiLevelRoIAlign', 'SharedConvFCTrunk', 'ResLayerTrunk']

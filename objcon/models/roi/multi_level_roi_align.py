@@ -1,0 +1,54 @@
+from typing import List, Sequence
+
+from mmcv.ops import RoIAlign
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from objcon.registry import MODELS
+
+
+@MODELS.register_module()
+class MultiLevelRoIAlign(BaseModule):
+    """Pool every box on every feature level with mmcv's RoIAlign.
+
+    Object-level methods (SoCo) pool each box on all levels and let the loss decide
+    which level counts, unlike mmdet's extractors that route each box to one level.
+
+    Args:
+        output_size (int): Pooled size. Defaults to 7.
+        featmap_strides (Sequence[int]): Stride of each level. Defaults to
+            (4, 8, 16, 32) (P2..P5).
+        sampling_ratio (int): Samples per bin; 0 is adaptive. Defaults to 0.
+        aligned (bool): Half-pixel aligned sampling. Defaults to True.
+    """
+
+    def __init__(self,
+                 output_size: int = 7,
+                 featmap_strides: Sequence[int] = (4, 8, 16, 32),
+                 sampling_ratio: int = 0,
+                 aligned: bool = True) -> None:
+        super().__init__()
+        self.featmap_strides = tuple(featmap_strides)
+        self.output_size = output_size
+        self.layers = nn.ModuleList(
+            RoIAlign(output_size, 1.0 / s, sampling_ratio, aligned=aligned)
+            for s in self.featmap_strides)
+
+    @property
+    def num_levels(self) -> int:
+        return len(self.featmap_strides)
+
+    def forward(self, feats: Sequence[Tensor], rois: Tensor) -> List[Tensor]:
+        """
+        Args:
+            feats (Sequence[Tensor]): One (N, C, H, W) map per level.
+            rois (Tensor): (R, 5) rows ``[batch_index, x1, y1, x2, y2]`` in input
+                pixels.
+
+        Returns:
+            list[Tensor]: Per level, (R, C, output_size, output_size).
+        """
+        if len(feats) != self.num_levels:
+            raise ValueError(f'expected {self.num_levels} feature levels, got '
+                             f'{len(feats)}')
+        return [layer(f, rois) for f, layer in zip(feats, self.layers)]

@@ -1,0 +1,118 @@
+import pytest
+import torch
+from mmengine.logging import MessageHub
+from mmengine.structures import BaseDataElement
+
+from objcon.registry import MODELS
+from objcon.utils import register_all_modules
+
+BN = dict(type='BN', requires_grad=True)
+
+
+def tiny_soco_cfg(c=32):
+    mlp = dict(type='mmpretrain.NonLinearNeck', num_layers=2, with_bias=True,
+               with_last_bn=False, with_avg_pool=False, norm_cfg=dict(type='BN1d'))
+    return dict(
+        type='SoCo',
+        backbone=dict(type='mmdet.ResNet', depth=18, norm_cfg=BN, norm_eval=False,
+                      zero_init_residual=True),
+        neck=dict(type='mmdet.FPN', in_channels=[64, 128, 256, 512],
+                  out_channels=c, num_outs=4, norm_cfg=BN),
+        roi_align=dict(type='MultiLevelRoIAlign', output_size=7,
+                       featmap_strides=[4, 8, 16, 32]),
+        trunk=dict(type='SharedConvFCTrunk', in_channels=c, conv_out_channels=c,
+                   fc_out_channels=64, norm_cfg=BN),
+        projector=dict(mlp, in_channels=64, hid_channels=128, out_channels=32),
+        head=dict(type='ObjectPredictHead',
+                  predictor=dict(mlp, in_channels=32, hid_channels=128,
+                                 out_channels=32)),
+        data_preprocessor=dict(type='mmpretrain.SelfSupDataPreprocessor',
+                               mean=[123.675, 116.28, 103.53],
+                               std=[58.395, 57.12, 57.375], to_rgb=True))
+
+
+def _batch(n=2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    sizes = (96, 96, 48)
+    samples = []
+    for _ in range(n):
+        pairs = []
+        for a, b in ((0, 1), (0, 2)):
+            xy = torch.rand(4, 2, generator=g) * 40
+            box = torch.cat([xy, xy + 8 + torch.rand(4, 2, generator=g) * 40], 1)
+            pairs.append(dict(views=(a, b), boxes_a=box,
+                              boxes_b=box * sizes[b] / 96.,
+                              ids=torch.tensor([0, 1, 2, 0])))
+        samples.append(BaseDataElement(view_pairs=pairs))
+    inputs = [torch.randint(0, 256, (n, 3, s, s), dtype=torch.uint8,
+                            generator=g) for s in sizes]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+@pytest.fixture
+def soco():
+    register_all_modules()
+    MessageHub.get_current_instance().update_info('max_iters', 10)
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_soco_cfg())
+    model.init_weights()
+    return model
+
+
+def test_loss_backward_reaches_online_not_target(soco):
+    data = soco.data_preprocessor(_batch(), True)
+    losses = soco(**data, mode='loss')
+    assert set(losses) == {'loss_pair0', 'loss_pair1', 'momentum',
+                           'matched_pairs'}
+    # ids (0, 1, 2, 0), each box on one level per view: id 0 gives 2 x 2
+    # matches, ids 1 and 2 one each -> 6 per image and pair, 2 images, 2 pairs
+    assert float(losses['matched_pairs']) == 24
+    total = losses['loss_pair0'] + losses['loss_pair1']
+    assert torch.isfinite(total) and -8 <= float(total) <= 8
+    total.backward()
+    assert soco.backbone.conv1.weight.grad is not None
+    assert soco.head.predictor.fc0.weight.grad is not None
+    assert all(p.grad is None for p in soco.target_net.parameters())
+
+
+def test_target_follows_online_by_the_cosine_ema(soco):
+    soco.loss(soco.data_preprocessor(_batch(), True)['inputs'],
+              _batch()['data_samples'])  # first update copies the online net
+    online = soco.backbone.conv1.weight
+    target = soco.target_net.module['backbone'].conv1.weight
+    assert torch.equal(online, target)
+    with torch.no_grad():
+        online.add_(1.0)
+    before = target.detach().clone()
+    soco.loss(soco.data_preprocessor(_batch(), True)['inputs'],
+              _batch()['data_samples'])  # update k=1 of K=10
+    tau = soco.current_momentum()
+    assert tau == pytest.approx(1 - 0.01 * (torch.cos(torch.tensor(
+        torch.pi * 1 / 10)).item() + 1) / 2)
+    assert torch.allclose(target, tau * before + (1 - tau) * online, atol=1e-6)
+
+
+@pytest.mark.parametrize('k,expected', [(0, 0.99), (5, 0.995), (10, 1.0)])
+def test_tau_schedule(soco, k, expected):
+    ema = soco.target_net
+    avg, src = torch.zeros(3), torch.ones(3)
+    ema.avg_func(avg, src, k)  # weighs the new value by 1 - tau(k)
+    assert torch.allclose(avg, torch.full((3, ), 1 - expected), atol=1e-7)
+
+
+def test_mismatched_pairs_and_modes_are_refused(soco):
+    data = _batch()
+    data['data_samples'][1].view_pairs[0]['views'] = (0, 2)
+    with pytest.raises(ValueError, match='different views'):
+        soco.loss(soco.data_preprocessor(data, True)['inputs'],
+                  data['data_samples'])
+    with pytest.raises(RuntimeError, match='pretraining'):
+        soco(torch.zeros(1, 3, 32, 32), mode='predict')
+
+
+def test_level_thresholds_must_match_levels():
+    register_all_modules()
+    cfg = tiny_soco_cfg()
+    cfg['level_thresholds'] = (48, 96)
+    with pytest.raises(ValueError, match='thresholds'):
+        MODELS.build(cfg)

@@ -1,0 +1,93 @@
+"""objcon's main job on the embedded demo scenes, end to end on a CPU.
+
+    python tools/run_demo.py [--work-dir work_dirs/demo] [--data data/demo_scenes]
+
+Steps: generate the demo scenes if absent -> fine-tune mmdet's Mask R-CNN (R18-FPN)
+on the train split -> evaluate on the val split with mmdet's CocoMetric (pycocotools)
+-> print a summary. Each step runs the same tools a user would run by hand
+(tools/make_demo_data.py, tools/train.py, tools/test.py); their logs stay in the work
+dir.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from objcon.datasets.demo_scenes import demo_scenes_exist  # noqa: E402
+
+FINETUNE_CONFIG = 'configs/benchmarks/mask-rcnn_r18_fpn_demo.py'
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument('--data', default='data/demo_scenes',
+                        help='demo scenes root (generated if absent)')
+    parser.add_argument('--finetune-iters', type=int, default=200,
+                        help='Mask R-CNN fine-tuning iterations (default 200)')
+    return parser.parse_args(argv)
+
+
+def step(title: str) -> float:
+    print(f'\n\033[1m==> {title}\033[0m', flush=True)
+    return time.time()
+
+
+def run(cmd, env) -> None:
+    print('$ ' + ' '.join(cmd), flush=True)
+    proc = subprocess.run(cmd, cwd=REPO, env=env)
+    if proc.returncode != 0:
+        sys.exit(f'step failed (exit {proc.returncode}): {" ".join(cmd)}')
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    start = time.time()
+    data = osp.abspath(args.data)
+    work = osp.abspath(args.work_dir)
+    os.makedirs(work, exist_ok=True)
+    env = dict(os.environ, OBJCON_DEMO_ROOT=data)
+    py = sys.executable
+
+    t = step(f'demo scenes in {data}')
+    if demo_scenes_exist(data):
+        print('present, reusing')
+    else:
+        run([py, 'tools/make_demo_data.py', '--out', data], env)
+    print(f'({time.time() - t:.0f} s)')
+
+    n = args.finetune_iters
+    t = step(f'fine-tune Mask R-CNN R18-FPN on the train split ({n} iterations)')
+    ft_dir = osp.join(work, 'finetune')
+    run([py, 'tools/train.py', FINETUNE_CONFIG, '--work-dir', ft_dir,
+         '--cfg-options', f'train_cfg.max_iters={n}', f'train_cfg.val_interval={n}',
+         f'default_hooks.checkpoint.interval={n}',
+         f'param_scheduler.1.end={n}',
+         f'param_scheduler.1.milestones=[{int(n * 0.75)},{int(n * 0.9)}]'], env)
+    ckpt = osp.join(ft_dir, f'iter_{n}.pth')
+    finetune_s = time.time() - t
+
+    t = step('evaluate on the val split (mmdet CocoMetric, pycocotools)')
+    metrics_file = osp.join(work, 'metrics.json')
+    run([py, 'tools/test.py', FINETUNE_CONFIG, ckpt, '--work-dir',
+         osp.join(work, 'test'), '--metrics-json', metrics_file], env)
+    with open(metrics_file) as f:
+        metrics = json.load(f)
+
+    total = time.time() - start
+    print(f'\n\033[1mobjcon demo done in {total / 60:.1f} min\033[0m: '
+          f"bbox AP {metrics['coco/bbox_mAP']:.3f} "
+          f"(AP50 {metrics['coco/bbox_mAP_50']:.3f}), "
+          f"segm AP {metrics['coco/segm_mAP']:.3f}; "
+          f'fine-tune {finetune_s / 60:.1f} min; checkpoint {ckpt}; '
+          f'metrics {metrics_file}')
+
+
+if __name__ == '__main__':
+    main()
