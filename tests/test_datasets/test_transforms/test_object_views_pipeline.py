@@ -45,7 +45,8 @@ def test_pipeline_on_demo_jpegs(tiny_demo_root, repo_root, name):
         dataset = DATASETS.build(dict(
             type='CocoDataset', data_root=tiny_demo_root,
             ann_file='annotations/instances_train.json',
-            metainfo=dict(classes=DEMO_CLASSES), data_prefix=dict(img='train/'), filter_cfg=None, pipeline=pipeline))
+            metainfo=dict(classes=DEMO_CLASSES), data_prefix=dict(img='train/'),
+            filter_cfg=None, pipeline=pipeline))
         np.random.seed(0)
         samples = [dataset[i] for i in range(3)]
     # mmengine's collate transposes the per-sample view lists: one list per view.
