@@ -1,1 +1,9 @@
+from objcon.utils.mmcv_compat import patch_mmcv_adjust_hue
+from .object_views import ObjectViews
+from .pack_object_views import PackObjectViews
 
+# The photometric view pipelines use mmpretrain's ColorJitter, whose hue step
+# crashes under numpy 2 without this.
+patch_mmcv_adjust_hue()
+
+__all__ = ['ObjectViews', 'PackObjectViews']

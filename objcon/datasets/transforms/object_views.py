@@ -1,0 +1,414 @@
+"""The multi-view transform of object-level methods (SoCo, SoCo*, CCOP, ...)."""
+import copy
+import math
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import mmcv
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from objcon.registry import TRANSFORMS
+from .view_geometry import (box_area, boxes_to_view, intersect,
+                            random_resized_crop)
+
+_VIEW_KEYS = {'size', 'crop', 'source', 'flip_prob', 'pipeline', 'box_cutout'}
+_PAIR_KEYS = {'views', 'jitter', 'boxes_from'}
+
+
+@TRANSFORMS.register_module()
+class ObjectViews(BaseTransform):
+    """Make the views of an image and the boxes of each contrasted pair of views.
+
+    One mechanism for every object-level recipe: a list of view specs (geometry,
+    flip, photometric pipeline, box cutout) and a list of pairs (which views are
+    contrasted, whether the first view's boxes are jittered, whether the boxes are
+    those of another pair). Proposal boxes are selected per pair, carried through
+    every view's crop, resize and flip, and emitted as docs/boxes.md describes.
+
+    Per call:
+
+    1. Draw every view's crop; for each pair (a, b) take the candidate proposals
+       (those overlapping ``crop_a & crop_b`` with an area > ``min_area`` there, and
+       with at least ``min_visible_fraction`` of their area inside each crop), and
+       choose ``num_boxes`` of them at random without replacement (all if fewer).
+       If a pair has fewer than ``min_boxes``, redraw all crops, halving the
+       requirement at each failure (never below 1), ``max_tries`` draws in all (the
+       last draw is kept). A pair still without candidates uses the whole-image box
+       (id -1), as does an image without (valid) proposals.
+    2. Jitter view a's boxes when the pair has ``jitter`` (view b keeps the
+       proposal): per box with probability ``prob``,
+       ``x1 += U(-shift, shift) w``, ``y1 += U(-shift, shift) h``,
+       ``w *= 1 + U(-scale, scale)``, ``h *= 1 + U(-scale, scale)``; a jittered box
+       that leaves view a's crop keeps its unjittered value.
+    3. Pad the pair to ``num_boxes`` slots by repeating random slots (with their
+       ids) in both views at once, so slot i of ``boxes_a`` and of ``boxes_b`` are
+       always the same object. (The reference pads each view's list independently
+       and matches by id; the id-based correspondence is the same kind.)
+    4. Map boxes into each view: clip to the crop, shift to its origin, scale to the
+       view, mirror on flip. Then each view gets its own photometric ``pipeline``
+       (transforms applied to ``{'img': view}``) and, if configured, the box cutout
+       (on the view's boxes of every pair it takes part in, padded slots included, as
+       the reference does).
+
+    View spec keys:
+
+    - ``size`` (int | tuple[int, int]): output (w, h); an int gives a square.
+    - ``crop`` (dict | None): ``dict(scale=(lo, hi), ratio=(lo, hi))`` for a
+      RandomResizedCrop (torchvision's algorithm), None for the whole image resized
+      (aspect not kept). Defaults to None.
+    - ``source`` (int | None): index of an earlier view whose crop this view resizes
+      (its pixels are that view's pixels before flip and colour, resized); the view
+      draws its own flip and colour. Defaults to None.
+    - ``flip_prob`` (float): horizontal flip probability. Defaults to 0.5.
+    - ``pipeline`` (list[dict]): photometric transforms (registry configs), built
+      with objcon's ``TRANSFORMS`` and applied to ``{'img': view}``. They must not
+      move pixels. Defaults to [].
+    - ``box_cutout`` (dict | None): ``dict(prob=0.5, area=(0.1, 0.3), fill=0,
+      clip_to_box=True)``: per box slot with probability ``prob`` a square of area
+      ``U(*area)`` x box area, centred uniformly inside the box, is set to ``fill``
+      (a BGR value or int). With ``clip_to_box`` the square is cut to the box's
+      whole pixels; the reference lets it spill over (``clip_to_box=False``).
+
+    Pair spec keys:
+
+    - ``views`` (tuple[int, int]): indices (a, b) into ``views``.
+    - ``jitter`` (dict | None): ``dict(prob=0.5, shift=0.1, scale=0.1)`` jitter of
+      view a's boxes, drawn independently per pair. Defaults to None.
+    - ``boxes_from`` (int | None): index of an earlier pair with the same view a
+      whose slots (selection, jitter and padding) this pair reuses; view b must have
+      ``source`` = that pair's view b. Defaults to None.
+
+    Example (SoCo-FPN, 400 epochs; the photometric lists are in
+    ``configs/_base_/datasets/soco_views_400e.py``)::
+
+        crop = dict(scale=(0.5, 1.), ratio=(3. / 4., 4. / 3.))
+        jitter = dict(prob=0.5, shift=0.1, scale=0.1)
+        dict(type='ObjectViews',
+             views=[dict(size=224, crop=None, pipeline=v1_photometric),   # V1
+                    dict(size=224, crop=crop, pipeline=v23_photometric),  # V2
+                    dict(size=112, crop=crop, pipeline=v23_photometric)], # V3
+             pairs=[dict(views=(0, 1), jitter=jitter),
+                    dict(views=(0, 2), jitter=jitter)],
+             num_boxes=4, max_tries=5)
+
+    The 100-epoch recipe adds ``box_cutout=dict(prob=0.5, area=(0.1, 0.3))`` to V2
+    and V3; SoCo* makes V3 ``size=192`` and adds
+    ``dict(size=112, source=1, pipeline=v23_photometric)`` as V4 with the pair
+    ``dict(views=(0, 3), boxes_from=0)``. CCOP: two views
+    ``dict(size=224, crop=dict(scale=(0.1, 1.)))``, ``min_visible_fraction=0.6``,
+    ``min_area=144``.
+
+    Required keys: ``img`` (HxWx3 uint8), ``proposals`` ((N, 4) float32 xyxy on
+    ``img``; missing or empty means none).
+
+    Modified keys: ``img`` (list of views, in ``views`` order), ``img_shape`` (list
+    of the views' (h, w)).
+
+    Added keys: ``view_pairs`` (list of dicts with ``views``, ``boxes_a`` (K, 4)
+    float32, ``boxes_b`` (K, 4) float32, ``ids`` (K,) int64, in ``pairs`` order),
+    ``view_params`` (per view: ``crop`` (4,) float32 xyxy on the original image,
+    ``flip`` bool, ``img_shape`` (h, w)).
+
+    Removed keys: ``proposals`` (they refer to the original image, which is gone;
+    ``view_params`` maps view boxes back to it).
+
+    Args:
+        views (Sequence[dict]): View specs, see above.
+        pairs (Sequence[dict]): Pair specs, see above.
+        num_boxes (int): Slots per pair, K. Defaults to 4.
+        max_tries (int): Crop draws at most. Defaults to 5.
+        min_boxes (int, optional): Boxes every pair should have at the first draw.
+            Defaults to None, meaning ``max(num_boxes // 2, 1)`` (SoCo's rule).
+        min_visible_fraction (float): Keep a proposal for a pair only if at least
+            this fraction of its area lies inside each of the two crops.
+            Defaults to 0.
+        min_area (float): Keep a proposal for a pair only if its part inside both
+            crops has an area (original-image pixels) greater than this.
+            Defaults to 0.
+        interpolation (str): Resize interpolation. Defaults to 'bilinear'.
+        backend (str): Resize backend, 'pillow' (as the reference: antialiased
+            bilinear) or 'cv2' (faster). Defaults to 'pillow'.
+    """
+
+    def __init__(self,
+                 views: Sequence[dict],
+                 pairs: Sequence[dict],
+                 num_boxes: int = 4,
+                 max_tries: int = 5,
+                 min_boxes: Optional[int] = None,
+                 min_visible_fraction: float = 0.,
+                 min_area: float = 0.,
+                 interpolation: str = 'bilinear',
+                 backend: str = 'pillow') -> None:
+        assert num_boxes >= 1 and max_tries >= 1
+        assert 0. <= min_visible_fraction <= 1. and min_area >= 0
+        assert backend in ('pillow', 'cv2')
+        self.views = [self._parse_view(i, v, len(views)) for i, v in
+                      enumerate(views)]
+        self.pairs: List[dict] = []
+        for i, p in enumerate(pairs):  # a pair may refer to earlier ones
+            self.pairs.append(self._parse_pair(i, p))
+        assert self.pairs, 'ObjectViews needs at least one pair'
+        self.num_boxes = num_boxes
+        self.max_tries = max_tries
+        self.min_boxes = max(num_boxes // 2, 1) if min_boxes is None else min_boxes
+        self.min_visible_fraction = min_visible_fraction
+        self.min_area = min_area
+        self.interpolation = interpolation
+        self.backend = backend
+        self.pipelines = [[TRANSFORMS.build(copy.deepcopy(t)) for t in v['pipeline']]
+                          for v in self.views]
+
+    def _parse_view(self, index: int, spec: dict, num_views: int) -> dict:
+        unknown = set(spec) - _VIEW_KEYS
+        assert not unknown, f'view {index}: unknown keys {unknown}'
+        size = spec['size']
+        size = (size, size) if isinstance(size, int) else tuple(size)
+        view = dict(size=size, crop=spec.get('crop'), source=spec.get('source'),
+                    flip_prob=spec.get('flip_prob', 0.5),
+                    pipeline=list(spec.get('pipeline', [])),
+                    box_cutout=spec.get('box_cutout'))
+        if view['source'] is not None:
+            src = view['source']
+            assert 0 <= src < index, f'view {index}: source must be an earlier view'
+            assert view['crop'] is None, f'view {index}: source views have no crop'
+        if view['crop'] is not None:
+            view['crop'] = dict(scale=tuple(view['crop'].get('scale', (0.08, 1.))),
+                                ratio=tuple(view['crop'].get(
+                                    'ratio', (3. / 4., 4. / 3.))))
+        if view['box_cutout'] is not None:
+            cut = dict(prob=0.5, area=(0.1, 0.3), fill=0, clip_to_box=True)
+            cut.update(view['box_cutout'])
+            view['box_cutout'] = cut
+        return view
+
+    def _parse_pair(self, index: int, spec: dict) -> dict:
+        unknown = set(spec) - _PAIR_KEYS
+        assert not unknown, f'pair {index}: unknown keys {unknown}'
+        a, b = spec['views']
+        assert a != b and 0 <= a < len(self.views) and 0 <= b < len(self.views)
+        pair = dict(views=(a, b), jitter=spec.get('jitter'),
+                    boxes_from=spec.get('boxes_from'))
+        if pair['jitter'] is not None:
+            jit = dict(prob=0.5, shift=0.1, scale=0.1)
+            jit.update(pair['jitter'])
+            assert jit['scale'] < 1, 'jitter scale >= 1 can give empty boxes'
+            pair['jitter'] = jit
+        src = pair['boxes_from']
+        if src is not None:
+            assert 0 <= src < index, f'pair {index}: boxes_from must be earlier'
+            assert pair['jitter'] is None, \
+                f'pair {index}: boxes_from pairs reuse the jitter of their source'
+            src_pair = self.pairs[src]
+            assert src_pair['boxes_from'] is None
+            assert src_pair['views'][0] == a, \
+                f'pair {index}: boxes_from needs the same view a'
+            assert self.views[b]['source'] == src_pair['views'][1], \
+                f'pair {index}: view b must be a resize (source) of the ' \
+                f'boxes_from pair\'s view b'
+        return pair
+
+    # ----------------------------------------------------------------- crops
+    def _draw_crops(self, img_hw: Tuple[int, int]) -> List[np.ndarray]:
+        height, width = img_hw
+        crops = []
+        for view in self.views:
+            if view['source'] is not None:
+                crops.append(crops[view['source']])
+            elif view['crop'] is None:
+                crops.append(np.array([0, 0, width, height], dtype=np.float64))
+            else:
+                crops.append(random_resized_crop(img_hw, **view['crop']))
+        return crops
+
+    def _candidates(self, props: np.ndarray, crop_a: np.ndarray,
+                    crop_b: np.ndarray) -> np.ndarray:
+        """Indices of the proposals a pair may use."""
+        region = intersect(crop_a[None], crop_b)[0]
+        # '> min_area' with min_area = 0 is the strict overlap test: a zero-area
+        # sliver on the crop's edge is no object.
+        keep = box_area(intersect(props, region)) > self.min_area
+        if self.min_visible_fraction > 0:
+            area = box_area(props)
+            for crop in (crop_a, crop_b):
+                keep &= box_area(intersect(props, crop)) >= \
+                    self.min_visible_fraction * area
+        return np.nonzero(keep)[0]
+
+    def _select(self, props: np.ndarray,
+                crops: List[np.ndarray]) -> List[Optional[np.ndarray]]:
+        selections = []
+        for pair in self.pairs:
+            if pair['boxes_from'] is not None:
+                selections.append(None)
+                continue
+            a, b = pair['views']
+            cand = self._candidates(props, crops[a], crops[b])
+            k = min(self.num_boxes, len(cand))
+            selections.append(cand[np.random.choice(len(cand), k, replace=False)])
+        return selections
+
+    # ----------------------------------------------------------------- boxes
+    @staticmethod
+    def _jitter(boxes: np.ndarray, crop: np.ndarray, cfg: dict) -> np.ndarray:
+        out = boxes.copy()
+        for i, (x1, y1, x2, y2) in enumerate(boxes):
+            if np.random.rand() >= cfg['prob']:
+                continue
+            u = np.random.uniform(-1., 1., 4)
+            w, h = x2 - x1, y2 - y1
+            nx1 = x1 + u[0] * cfg['shift'] * w
+            ny1 = y1 + u[1] * cfg['shift'] * h
+            nw = w * (1. + u[2] * cfg['scale'])
+            nh = h * (1. + u[3] * cfg['scale'])
+            box = np.array([nx1, ny1, nx1 + nw, ny1 + nh])
+            if box_area(intersect(box[None], crop))[0] > 0:
+                out[i] = box
+        return out
+
+    def _pair_slots(self, props: np.ndarray, ids: np.ndarray,
+                    selections: List[Optional[np.ndarray]],
+                    crops: List[np.ndarray], img_hw: Tuple[int, int]) -> List[tuple]:
+        """Per pair: (boxes_a, boxes_b, ids) on the original image, K slots."""
+        height, width = img_hw
+        slots = []
+        for pair, sel in zip(self.pairs, selections):
+            if pair['boxes_from'] is not None:
+                slots.append(slots[pair['boxes_from']])
+                continue
+            if len(sel) == 0:  # no candidate left after the retries
+                boxes_b = np.array([[0, 0, width, height]], dtype=np.float64)
+                pair_ids = np.array([-1], dtype=np.int64)
+            else:
+                boxes_b, pair_ids = props[sel], ids[sel]
+            a = pair['views'][0]
+            boxes_a = boxes_b if pair['jitter'] is None else \
+                self._jitter(boxes_b, crops[a], pair['jitter'])
+            missing = self.num_boxes - len(pair_ids)
+            if missing > 0:
+                extra = np.random.choice(len(pair_ids), missing)
+                boxes_a = np.concatenate([boxes_a, boxes_a[extra]])
+                boxes_b = np.concatenate([boxes_b, boxes_b[extra]])
+                pair_ids = np.concatenate([pair_ids, pair_ids[extra]])
+            slots.append((boxes_a, boxes_b, pair_ids))
+        return slots
+
+    # ---------------------------------------------------------------- pixels
+    def _resize(self, img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+        if img.shape[1] == size[0] and img.shape[0] == size[1]:
+            return img.copy()
+        return mmcv.imresize(img, size, interpolation=self.interpolation,
+                             backend=self.backend)
+
+    @staticmethod
+    def _cutout(img: np.ndarray, boxes: np.ndarray, cfg: dict) -> np.ndarray:
+        height, width = img.shape[:2]
+        for x1, y1, x2, y2 in boxes.astype(np.float64):
+            if np.random.rand() >= cfg['prob']:
+                continue
+            area = np.random.uniform(*cfg['area']) * (x2 - x1) * (y2 - y1)
+            side = int(round(math.sqrt(area)))
+            cx, cy = np.random.uniform(x1, x2), np.random.uniform(y1, y2)
+            left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
+            right, bottom = left + side, top + side
+            if cfg['clip_to_box']:  # whole pixels of the box only
+                left, top = max(left, math.ceil(x1)), max(top, math.ceil(y1))
+                right = min(right, math.floor(x2))
+                bottom = min(bottom, math.floor(y2))
+            left, top = max(left, 0), max(top, 0)
+            right, bottom = min(right, width), min(bottom, height)
+            if right > left and bottom > top:
+                img[top:bottom, left:right] = cfg['fill']
+        return img
+
+    def _photometric(self, index: int, img: np.ndarray) -> np.ndarray:
+        results = {'img': img}
+        for t in self.pipelines[index]:
+            results = t(results)
+            assert results is not None, f'view {index}: {t} dropped the view'
+        return results['img']
+
+    # ------------------------------------------------------------- transform
+    def transform(self, results: Dict) -> Dict:
+        """Make the views and their box pairs.
+
+        Args:
+            results (dict): With ``img`` and optionally ``proposals``.
+
+        Returns:
+            dict: With ``img`` (list of views), ``img_shape``, ``view_pairs`` and
+            ``view_params``; ``proposals`` removed.
+        """
+        img = results['img']
+        img_hw = img.shape[:2]
+        height, width = img_hw
+        props = results.pop('proposals', None)
+        props = np.zeros((0, 4)) if props is None else \
+            np.asarray(props, dtype=np.float64).reshape(-1, 4)
+        valid = np.isfinite(props).all(1) & (props[:, 2] > props[:, 0]) & \
+            (props[:, 3] > props[:, 1])
+        ids = np.nonzero(valid)[0].astype(np.int64)
+        props = props[valid]
+        if len(props) == 0:  # one whole-image box, id -1
+            props = np.array([[0, 0, width, height]], dtype=np.float64)
+            ids = np.array([-1], dtype=np.int64)
+
+        required = self.min_boxes
+        for _ in range(self.max_tries):
+            crops = self._draw_crops(img_hw)
+            selections = self._select(props, crops)
+            if all(len(s) >= required for s in selections if s is not None):
+                break
+            required = max(required // 2, 1)
+
+        slots = self._pair_slots(props, ids, selections, crops, img_hw)
+        flips = [bool(np.random.rand() < v['flip_prob']) for v in self.views]
+
+        view_pairs = []
+        for pair, (boxes_a, boxes_b, pair_ids) in zip(self.pairs, slots):
+            a, b = pair['views']
+            view_pairs.append(dict(
+                views=(a, b),
+                boxes_a=boxes_to_view(boxes_a, crops[a], self.views[a]['size'],
+                                      flips[a]),
+                boxes_b=boxes_to_view(boxes_b, crops[b], self.views[b]['size'],
+                                      flips[b]),
+                ids=pair_ids.astype(np.int64)))
+
+        # Geometry first (a source view resizes its source before flip/colour).
+        geometric = []
+        for view, crop in zip(self.views, crops):
+            if view['source'] is not None:
+                patch = geometric[view['source']]
+            else:
+                x1, y1, x2, y2 = crop.astype(int)
+                patch = img[y1:y2, x1:x2]
+            geometric.append(self._resize(patch, view['size']))
+
+        out_views = []
+        for i, view in enumerate(self.views):
+            pixels = mmcv.imflip(geometric[i]) if flips[i] else geometric[i]
+            pixels = self._photometric(i, np.ascontiguousarray(pixels))
+            if view['box_cutout'] is not None:
+                own = [p['boxes_a'] if p['views'][0] == i else p['boxes_b']
+                       for p in view_pairs if i in p['views']]
+                if own:
+                    pixels = self._cutout(pixels.copy(), np.concatenate(own),
+                                          view['box_cutout'])
+            out_views.append(pixels)
+
+        results['img'] = out_views
+        results['img_shape'] = [v.shape[:2] for v in out_views]
+        results['view_pairs'] = view_pairs
+        results['view_params'] = [
+            dict(crop=crop.astype(np.float32), flip=flip, img_shape=v.shape[:2])
+            for crop, flip, v in zip(crops, flips, out_views)
+        ]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(views={self.views}, '
+                f'pairs={self.pairs}, num_boxes={self.num_boxes}, '
+                f'max_tries={self.max_tries}, min_boxes={self.min_boxes}, '
+                f'min_visible_fraction={self.min_visible_fraction}, '
+                f'min_area={self.min_area}, backend={self.backend})')

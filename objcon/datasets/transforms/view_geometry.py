@@ -1,0 +1,145 @@
+"""Box and crop geometry shared by the multi-view transforms.
+
+Boxes follow docs/boxes.md: pixel ``xyxy`` in the image they are attached to. A view is
+described by its crop ``[x1, y1, x2, y2]`` on the original image, its size ``(w, h)``
+and whether it was mirrored; these functions map boxes between the two frames.
+"""
+import math
+from typing import Sequence, Tuple
+
+import numpy as np
+
+
+def random_resized_crop(img_hw: Tuple[int, int],
+                        scale: Sequence[float] = (0.08, 1.0),
+                        ratio: Sequence[float] = (3. / 4., 4. / 3.),
+                        max_attempts: int = 10) -> np.ndarray:
+    """Draw a RandomResizedCrop rectangle as torchvision does, with np.random.
+
+    Same algorithm as ``torchvision.transforms.RandomResizedCrop.get_params`` (what
+    the SoCo reference uses): integer crop sides, up to ``max_attempts`` draws, then a
+    central crop clamped to ``ratio``.
+
+    Args:
+        img_hw (tuple[int, int]): Height and width of the image.
+        scale (Sequence[float]): Range of the crop area relative to the image.
+            Defaults to (0.08, 1.0).
+        ratio (Sequence[float]): Range of the crop aspect ratio (w / h), sampled
+            log-uniformly. Defaults to (3/4, 4/3).
+        max_attempts (int): Draws before the central fallback. Defaults to 10.
+
+    Returns:
+        np.ndarray: The crop ``[x1, y1, x2, y2]`` (float64, integer valued).
+    """
+    height, width = img_hw
+    area = height * width
+    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+    for _ in range(max_attempts):
+        target_area = area * np.random.uniform(scale[0], scale[1])
+        aspect = math.exp(np.random.uniform(log_ratio[0], log_ratio[1]))
+        w = int(round(math.sqrt(target_area * aspect)))
+        h = int(round(math.sqrt(target_area / aspect)))
+        if 0 < w <= width and 0 < h <= height:
+            top = np.random.randint(0, height - h + 1)
+            left = np.random.randint(0, width - w + 1)
+            return np.array([left, top, left + w, top + h], dtype=np.float64)
+    # Central fallback, as torchvision.
+    in_ratio = width / height
+    if in_ratio < min(ratio):
+        w, h = width, int(round(width / min(ratio)))
+    elif in_ratio > max(ratio):
+        w, h = int(round(height * max(ratio))), height
+    else:
+        w, h = width, height
+    top, left = (height - h) // 2, (width - w) // 2
+    return np.array([left, top, left + w, top + h], dtype=np.float64)
+
+
+def intersect(boxes: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Intersection of each box with one region (may be empty: x2 <= x1).
+
+    Args:
+        boxes (np.ndarray): (N, 4) xyxy.
+        region (np.ndarray): (4,) xyxy.
+
+    Returns:
+        np.ndarray: (N, 4) xyxy, not validated.
+    """
+    return np.concatenate([np.maximum(boxes[:, :2], region[:2]),
+                           np.minimum(boxes[:, 2:], region[2:])], axis=1)
+
+
+def box_area(boxes: np.ndarray) -> np.ndarray:
+    """Area of each box, 0 for empty ones.
+
+    Args:
+        boxes (np.ndarray): (N, 4) xyxy.
+
+    Returns:
+        np.ndarray: (N,) areas.
+    """
+    wh = np.clip(boxes[:, 2:] - boxes[:, :2], 0, None)
+    return wh[:, 0] * wh[:, 1]
+
+
+def boxes_to_view(boxes: np.ndarray, crop: np.ndarray, view_wh: Tuple[int, int],
+                  flip: bool) -> np.ndarray:
+    """Map original-image boxes into a view: clip, shift, scale, mirror.
+
+    Every box must overlap ``crop`` with a positive area; the result is float32 with
+    ``0 <= x1 < x2 <= W`` and ``0 <= y1 < y2 <= H`` of the view.
+
+    Args:
+        boxes (np.ndarray): (N, 4) xyxy on the original image.
+        crop (np.ndarray): (4,) the view's crop xyxy on the original image.
+        view_wh (tuple[int, int]): Width and height of the view.
+        flip (bool): Whether the view is mirrored horizontally.
+
+    Returns:
+        np.ndarray: (N, 4) float32 xyxy in the view's pixels.
+    """
+    boxes = intersect(np.asarray(boxes, np.float64).reshape(-1, 4), crop)
+    vw, vh = view_wh
+    sx = vw / (crop[2] - crop[0])
+    sy = vh / (crop[3] - crop[1])
+    out = (boxes - crop[[0, 1, 0, 1]]) * np.array([sx, sy, sx, sy])
+    if flip:
+        out[:, [0, 2]] = vw - out[:, [2, 0]]
+    out = np.clip(out, 0, [vw, vh, vw, vh])
+    return _strictly_positive(out.astype(np.float32), vw, vh)
+
+
+def boxes_from_view(boxes: np.ndarray, crop: np.ndarray, view_wh: Tuple[int, int],
+                    flip: bool) -> np.ndarray:
+    """Map view boxes back onto the original image (inverse of `boxes_to_view`).
+
+    Args:
+        boxes (np.ndarray): (N, 4) xyxy in the view's pixels.
+        crop (np.ndarray): (4,) the view's crop xyxy on the original image.
+        view_wh (tuple[int, int]): Width and height of the view.
+        flip (bool): Whether the view is mirrored horizontally.
+
+    Returns:
+        np.ndarray: (N, 4) float64 xyxy on the original image.
+    """
+    out = np.asarray(boxes, np.float64).reshape(-1, 4).copy()
+    vw, vh = view_wh
+    if flip:
+        out[:, [0, 2]] = vw - out[:, [2, 0]]
+    sx = (crop[2] - crop[0]) / vw
+    sy = (crop[3] - crop[1]) / vh
+    return out * np.array([sx, sy, sx, sy]) + crop[[0, 1, 0, 1]]
+
+
+def _strictly_positive(boxes: np.ndarray, vw: float, vh: float) -> np.ndarray:
+    """Keep x1 < x2 and y1 < y2 after float32 rounding of sub-pixel boxes."""
+    for lo, hi, limit in ((0, 2, vw), (1, 3, vh)):
+        bad = boxes[:, hi] <= boxes[:, lo]
+        if bad.any():
+            up = np.nextafter(boxes[bad, lo], np.float32(np.inf))
+            at_edge = up > limit
+            boxes[bad, hi] = np.where(at_edge, np.float32(limit), up)
+            boxes[bad, lo] = np.where(
+                at_edge, np.nextafter(np.float32(limit), np.float32(0)),
+                boxes[bad, lo])
+    return boxes
