@@ -13,8 +13,19 @@ from objcon.registry import MODELS
 PairBoxes = Tuple[int, int, Tensor, Tensor, Tensor]
 
 
-def gather_view_pairs(data_samples: Sequence) -> List[PairBoxes]:
+def _field(pair, name: str):
+    return pair[name] if isinstance(pair, dict) else getattr(pair, name)
+
+
+def gather_view_pairs(data_samples: Sequence,
+                      device: Optional[torch.device] = None) -> List[PairBoxes]:
     """Batch the ``view_pairs`` of each sample (see docs/boxes.md).
+
+    Args:
+        data_samples (Sequence): Samples whose ``view_pairs`` is a list of
+            ``InstanceData`` (from ``PackObjectViews``) or dicts.
+        device (torch.device, optional): Where the boxes go (tensors held in a
+            list are not moved by the data preprocessor).
 
     Returns:
         list[tuple]: Per pair ``(a, b, boxes_a (N, K, 4), boxes_b (N, K, 4),
@@ -28,14 +39,16 @@ def gather_view_pairs(data_samples: Sequence) -> List[PairBoxes]:
         raise ValueError('every sample must carry the same number of view pairs')
     pairs = []
     for i in range(num_pairs):
-        views = {tuple(int(v) for v in p[i]['views']) for p in per_sample}
+        views = {tuple(int(v) for v in _field(p[i], 'views')) for p in per_sample}
         if len(views) != 1:
             raise ValueError(f'pair {i} joins different views across the batch: '
                              f'{sorted(views)}')
         a, b = views.pop()
-        pairs.append((a, b, torch.stack([p[i]['boxes_a'] for p in per_sample]),
-                      torch.stack([p[i]['boxes_b'] for p in per_sample]),
-                      torch.stack([p[i]['ids'] for p in per_sample])))
+        stacked = [
+            torch.stack([torch.as_tensor(_field(p[i], key)) for p in per_sample])
+            .to(device) for key in ('boxes_a', 'boxes_b', 'ids')
+        ]
+        pairs.append((a, b, *stacked))
     return pairs
 
 
@@ -159,7 +172,7 @@ class SoCo(BaseModel):
             dict[str, Tensor]: ``loss_pair{i}`` per pair, plus ``momentum`` and
             ``matched_pairs`` (matched slot pairs in the batch) for the log.
         """
-        pairs = gather_view_pairs(data_samples)
+        pairs = gather_view_pairs(data_samples, inputs[0].device)
         online = self._online_modules()
         # EMA before the target forward of this iteration, as the reference.
         self.target_net.update_parameters(online)

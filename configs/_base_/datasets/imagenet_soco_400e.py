@@ -1,0 +1,9 @@
+# ImageNet-1k train, unlabeled, with SoCo's cached boxes and the 400-epoch views.
+_base_ = ['./soco_views_400e.py', './imagenet_unlabeled.py']
+train_dataloader = dict(
+    dataset=dict(pipeline=[
+        dict(type='LoadImageFromFile'),
+        {{_base_.load_proposals}},
+        {{_base_.object_views}},
+        dict(type='PackObjectViews'),
+    ]))
