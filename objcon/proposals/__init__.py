@@ -12,6 +12,7 @@ from .ground_truth import GroundTruthBoxes
 from .image_ops import read_image, resize_max_side, scale_boxes_back, to_bgr8
 from .per_image_batch import PerImageBatchSource
 from .precompute import load_cache_for, precompute_proposals, process_image
+from .presets import PRESETS, parse_source
 from .random_boxes import RandomBoxes
 from .selective_search import SelectiveSearch
 from .whole_image import WholeImage
@@ -24,6 +25,6 @@ __all__ = [
     'dataset_fingerprint', 'list_images', 'FelzenszwalbSegments', 'masks_to_boxes',
     'GridBoxes', 'GroundTruthBoxes', 'read_image', 'resize_max_side',
     'scale_boxes_back', 'to_bgr8', 'PerImageBatchSource', 'load_cache_for',
-    'precompute_proposals', 'process_image', 'RandomBoxes', 'SelectiveSearch',
+    'precompute_proposals', 'process_image', 'PRESETS', 'parse_source', 'RandomBoxes', 'SelectiveSearch',
     'WholeImage'
 ]

@@ -35,6 +35,9 @@ class Proposals(NamedTuple):
     boxes: np.ndarray  # (N, 4) float32 pixel xyxy
     status: ProposalStatus
     message: str = ''  # why, when status is not OK
+    # Pixel size (sx, sy) of the grid the boxes lie on (e.g. a downscaled search's);
+    # the cache stores boxes as integers on it, exactly.
+    unit: Tuple[float, float] = (1.0, 1.0)
 
 
 class BaseProposalSource(metaclass=ABCMeta):
@@ -126,8 +129,18 @@ class BaseProposalSource(metaclass=ABCMeta):
                 message = f'OpenCV error: {str(e).strip().splitlines()[-1]}'
                 MMLogger.get_current_instance().warning(
                     f'{type(self).__name__} failed on {key or "an image"}: {message}')
-            if self.filter is not None:
-                boxes = self.filter(boxes, hw)
+        return self._finish(boxes, hw, message)._replace(unit=self.box_unit(hw))
+
+    def box_unit(self, img_hw: Tuple[int, int]) -> Tuple[float, float]:
+        """Pixel size (sx, sy) of the grid this source's boxes lie on, for an image
+        of size ``img_hw``; (1, 1) (whole pixels) unless a subclass knows better."""
+        return (1.0, 1.0)
+
+    def _finish(self, boxes: np.ndarray, hw: Tuple[int, int],
+                message: str = '') -> Proposals:
+        """Apply the filter and the empty fallback to raw boxes."""
+        if self.filter is not None:
+            boxes = self.filter(boxes, hw)
         if len(boxes):
             return Proposals(boxes, ProposalStatus.OK)
         message = message or 'no box survived the filter'

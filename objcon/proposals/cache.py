@@ -5,28 +5,40 @@ Layout of a cache directory::
     meta.json     format, source params, dataset fingerprint, counts (written last:
                   its presence marks a complete cache)
     keys.json     the image keys (paths relative to the image root), row order
-    boxes.npy     (M, 4) uint16 pixel xyxy of all images, concatenated (uint32 if a
-                  coordinate exceeds 65535); rounded to whole pixels
-    offsets.npy   (N + 1,) int64: image i owns boxes[offsets[i]:offsets[i + 1]]
-    sizes.npy     (N, 2) int32 (H, W) of each decoded image (0, 0 if skipped)
-    status.npy    (N,) uint8 :class:`~objcon.proposals.ProposalStatus`
+    codes.npy     (B,) uint8: every image's encoded boxes, concatenated
+    offsets.npy   (N + 1,) int64: image i's bytes are codes[offsets[i]:offsets[i + 1]]
+    codecs.npy    (N,) uint8: how image i's bytes are encoded (see below)
+    units.npy     (N, 2) float32: (sx, sy), the pixel size of image i's box grid
+    sizes.npy     (N, 2) int32: (H, W) of each decoded image (0, 0 if skipped)
+    status.npy    (N,) uint8: :class:`~objcon.proposals.ProposalStatus`
     .partial/     only while being written: manifest.json + chunk_XXXXXX.npz
 
+Boxes are stored as non-negative integers ``q`` on a per-image grid: the pixel box is
+``q * (sx, sy, sx, sy)``, clipped to the image. The grid is the source's own when it
+has one (selective search on an image downscaled by (sx, sy) gives integer boxes of
+the small image), which makes the round trip exact; otherwise whole pixels, and boxes
+off the grid are rounded to the nearest pixel. The integers are uint8 if they fit,
+else uint16 (else uint32), row-major (x1, y1, x2, y2), zlib-compressed when that is
+smaller: ``codec = width code (0: uint8, 1: uint16, 2: uint32) | 4 * compressed``.
+
 The arrays are memory-mapped (``np.load(mmap_mode='r')``), so opening a cache of a
-million images reads only ``keys.json``; a lookup reads one slice.
+million images reads only ``keys.json``; a lookup reads and decodes one slice.
 """
 import json
 import os
 import os.path as osp
 import shutil
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+import zlib
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
 from .base import ProposalStatus
 
 CACHE_FORMAT = 'objcon-proposals/1'
-_ARRAYS = ('boxes', 'offsets', 'sizes', 'status')
+_ARRAYS = ('codes', 'offsets', 'codecs', 'units', 'sizes', 'status')
+_WIDTHS = (np.uint8, np.uint16, np.uint32)
+_COMPRESSED = 4
 # What must match for a partial or complete cache to be reused.
 _IDENTITY = ('format', 'source', 'fingerprint', 'num_images', 'chunk_size')
 
@@ -57,6 +69,49 @@ def _json_bytes(obj) -> bytes:
     return json.dumps(obj, indent=1, sort_keys=True).encode()
 
 
+def encode_boxes(boxes: np.ndarray,
+                 unit: Tuple[float, float] = (1.0, 1.0)) -> Tuple[bytes, int, np.ndarray]:
+    """Encode one image's boxes (see the module docstring).
+
+    Args:
+        boxes (np.ndarray): (N, 4) pixel xyxy boxes.
+        unit (tuple[float, float]): The source's grid (sx, sy). Defaults to pixels.
+
+    Returns:
+        tuple: ``(bytes, codec, unit)`` with the grid actually used (float32 (2,)):
+        ``unit`` if the boxes lie on it (to 1e-3 of a unit), else whole pixels.
+    """
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    grid = np.asarray(unit, np.float32)
+    q = np.round(boxes / np.tile(grid, 2))
+    if len(boxes) and np.abs(q * np.tile(grid, 2) - boxes).max() > 1e-3 * grid.min():
+        grid = np.ones(2, np.float32)
+        q = np.round(boxes)
+    q = q.clip(0, None)
+    top = q.max() if q.size else 0
+    width = next(i for i, t in enumerate(_WIDTHS) if top <= np.iinfo(t).max)
+    data = q.astype(_WIDTHS[width]).tobytes()
+    packed = zlib.compress(data, 9)
+    if len(packed) < len(data):
+        return packed, width | _COMPRESSED, grid
+    return data, width, grid
+
+
+def decode_boxes(data, codec: int, unit, size=(0, 0)) -> np.ndarray:
+    """Inverse of :func:`encode_boxes`: (N, 4) float32 pixel xyxy, clipped to
+    ``size`` (H, W) unless it is (0, 0)."""
+    data = bytes(data)
+    if codec & _COMPRESSED:
+        data = zlib.decompress(data)
+    q = np.frombuffer(data, _WIDTHS[codec & 3]).reshape(-1, 4)
+    unit = np.asarray(unit, np.float32)
+    boxes = q.astype(np.float32) * np.tile(unit, 2)
+    h, w = int(size[0]), int(size[1])
+    if h > 0 and w > 0:
+        np.minimum(boxes, np.array([w, h, w, h], np.float32), out=boxes)
+    return boxes
+
+
 class ProposalCache:
     """Read-only access to a complete cache directory.
 
@@ -84,7 +139,7 @@ class ProposalCache:
         with open(osp.join(path, 'keys.json')) as f:
             self.keys: List[str] = json.load(f)
         self._index = {k: i for i, k in enumerate(self.keys)}
-        self.boxes, self.offsets, self.sizes, self.status = (
+        self.codes, self.offsets, self.codecs, self.units, self.sizes, self.status = (
             np.load(osp.join(path, f'{name}.npy'), mmap_mode='r') for name in _ARRAYS)
 
     def __len__(self) -> int:
@@ -104,7 +159,8 @@ class ProposalCache:
     def __getitem__(self, key: str) -> np.ndarray:
         """(N, 4) float32 pixel xyxy boxes of image ``key``."""
         i = self.index(key)
-        return np.asarray(self.boxes[self.offsets[i]:self.offsets[i + 1]], np.float32)
+        return decode_boxes(self.codes[self.offsets[i]:self.offsets[i + 1]],
+                            int(self.codecs[i]), self.units[i], self.sizes[i])
 
     def get_status(self, key: str) -> ProposalStatus:
         """How the boxes of ``key`` were obtained."""
@@ -172,18 +228,16 @@ class ProposalCacheWriter:
         os.makedirs(path, exist_ok=True)
         meta_file = osp.join(path, 'meta.json')
         if osp.isfile(meta_file):
-            with open(meta_file) as f:
-                self._check('complete cache', json.load(f), overwrite)
-            if overwrite and not self._same(self._read_json(meta_file)):
-                os.remove(meta_file)  # first: the old cache stops being complete
-            else:
+            # Chunking does not matter once a cache is complete.
+            if self._matches('complete cache', self._read_json(meta_file),
+                             _IDENTITY[:-1], overwrite):
                 self.complete = True
                 return
+            os.remove(meta_file)  # first: the old cache stops being complete
         manifest = osp.join(self.partial, 'manifest.json')
-        if osp.isfile(manifest):
-            self._check('partial cache', self._read_json(manifest), overwrite)
-            if not self._same(self._read_json(manifest)):
-                shutil.rmtree(self.partial)
+        if osp.isfile(manifest) and not self._matches(
+                'partial cache', self._read_json(manifest), _IDENTITY, overwrite):
+            shutil.rmtree(self.partial)
         os.makedirs(self.partial, exist_ok=True)
         if not osp.isfile(manifest):
             _atomic_write_bytes(manifest, _json_bytes(self.meta))
@@ -193,13 +247,12 @@ class ProposalCacheWriter:
         with open(path) as f:
             return json.load(f)
 
-    def _same(self, other: dict) -> bool:
-        return all(other.get(k) == self.meta.get(k) for k in _IDENTITY)
-
-    def _check(self, what: str, other: dict, overwrite: bool) -> None:
-        if self._same(other) or overwrite:
-            return
-        diff = [k for k in _IDENTITY if other.get(k) != self.meta.get(k)]
+    def _matches(self, what: str, other: dict, fields: Sequence[str],
+                 overwrite: bool) -> bool:
+        """Whether ``other`` has our identity; if not, raise unless ``overwrite``."""
+        diff = [k for k in fields if other.get(k) != self.meta.get(k)]
+        if not diff or overwrite:
+            return not diff
         detail = ('it was made for another dataset (fingerprint '
                   f'{str(other.get("fingerprint"))[:16]}... vs '
                   f'{str(self.meta.get("fingerprint"))[:16]}...)'
@@ -219,8 +272,15 @@ class ProposalCacheWriter:
                 if f.startswith('chunk_') and f.endswith('.npz')}
 
     def write_chunk(self, i: int, keys: Sequence[str], boxes: Sequence[np.ndarray],
-                    sizes: Sequence[Tuple[int, int]], status: Sequence[int]) -> None:
-        """Atomically write chunk ``i`` (one entry per image, in dataset order)."""
+                    sizes: Sequence[Tuple[int, int]], status: Sequence[int],
+                    units: Optional[Sequence[Tuple[float, float]]] = None) -> None:
+        """Atomically write chunk ``i`` (one entry per image, in dataset order).
+
+        ``units`` are the sources' box grids (see :func:`encode_boxes`); default
+        whole pixels.
+        """
+        if units is None:
+            units = [(1.0, 1.0)] * len(keys)
         counts = np.array([len(b) for b in boxes], np.int64)
         packed = (np.concatenate([np.asarray(b, np.float32).reshape(-1, 4)
                                   for b in boxes]) if len(boxes)
@@ -230,7 +290,8 @@ class ProposalCacheWriter:
         with open(tmp, 'wb') as f:
             np.savez(f, keys=np.array(list(keys), dtype=str), counts=counts,
                      boxes=packed, sizes=np.asarray(sizes, np.int32).reshape(-1, 2),
-                     status=np.asarray(status, np.uint8))
+                     status=np.asarray(status, np.uint8),
+                     units=np.asarray(units, np.float32).reshape(-1, 2))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -244,33 +305,38 @@ class ProposalCacheWriter:
             raise RuntimeError(f'cannot finalize {self.path!r}: chunks '
                                f'{sorted(missing)[:10]} not written')
         keys: List[str] = []
-        boxes, counts, sizes, status = [], [], [], []
+        blobs, codecs, units, sizes, status = [], [], [], [], []
         for i in range(num_chunks):
             with np.load(self._chunk_file(i)) as chunk:
                 keys.extend(chunk['keys'].tolist())
-                boxes.append(chunk['boxes'])
-                counts.append(chunk['counts'])
+                starts = np.concatenate([[0], np.cumsum(chunk['counts'])])
+                for j, (unit, size) in enumerate(zip(chunk['units'], chunk['sizes'])):
+                    data, codec, grid = encode_boxes(
+                        chunk['boxes'][starts[j]:starts[j + 1]], unit)
+                    blobs.append(data)
+                    codecs.append(codec)
+                    units.append(grid)
                 sizes.append(chunk['sizes'])
                 status.append(chunk['status'])
         if len(keys) != self.meta['num_images']:
             raise RuntimeError(f'chunks hold {len(keys)} images, expected '
                                f'{self.meta["num_images"]}')
-        all_boxes = np.round(np.concatenate(boxes) if boxes else np.zeros((0, 4)))
-        all_boxes = all_boxes.clip(0, None)
-        dtype = np.uint16 if all_boxes.size == 0 or all_boxes.max() <= 65535 \
-            else np.uint32
-        counts = np.concatenate(counts) if counts else np.zeros(0, np.int64)
+        num_boxes = sum(len(decode_boxes(d, c, u)) for d, c, u in
+                        zip(blobs, codecs, units))
         arrays = dict(
-            boxes=all_boxes.astype(dtype),
-            offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-            sizes=np.concatenate(sizes) if sizes else np.zeros((0, 2), np.int32),
-            status=np.concatenate(status) if status else np.zeros(0, np.uint8))
+            codes=np.frombuffer(b''.join(blobs), np.uint8),
+            offsets=np.concatenate([[0], np.cumsum([len(d) for d in blobs])]
+                                   ).astype(np.int64),
+            codecs=np.asarray(codecs, np.uint8),
+            units=np.asarray(units, np.float32).reshape(-1, 2),
+            sizes=np.concatenate(sizes).astype(np.int32).reshape(-1, 2),
+            status=np.concatenate(status).astype(np.uint8))
         for name, array in arrays.items():
             _atomic_save_npy(osp.join(self.path, f'{name}.npy'), array)
         _atomic_write_bytes(osp.join(self.path, 'keys.json'),
                             json.dumps(keys, separators=(',', ':')).encode())
         stat = arrays['status']
-        meta = dict(self.meta, num_boxes=int(len(all_boxes)), box_dtype=dtype.__name__,
+        meta = dict(self.meta, num_boxes=int(num_boxes),
                     status_counts={s.name: int((stat == s).sum())
                                    for s in ProposalStatus})
         _atomic_write_bytes(osp.join(self.path, 'meta.json'), _json_bytes(meta))
@@ -283,6 +349,7 @@ def write_proposal_cache(path: str,
                          boxes: Dict[str, np.ndarray],
                          sizes: Optional[Dict[str, Tuple[int, int]]] = None,
                          status: Optional[Dict[str, int]] = None,
+                         units: Optional[Dict[str, Tuple[float, float]]] = None,
                          meta: Optional[dict] = None,
                          overwrite: bool = False) -> ProposalCache:
     """Write a whole cache at once from ``{key: (N, 4) xyxy boxes}``.
@@ -292,6 +359,8 @@ def write_proposal_cache(path: str,
         boxes (dict[str, np.ndarray]): Boxes per image key.
         sizes (dict, optional): (H, W) per key. Defaults to (0, 0).
         status (dict, optional): :class:`ProposalStatus` per key. Defaults to OK.
+        units (dict, optional): Box grid (sx, sy) per key (see
+            :func:`encode_boxes`). Defaults to whole pixels.
         meta (dict, optional): Extra metadata; ``source`` and ``fingerprint``
             default to ``{}`` and the keys' fingerprint with sizes -1.
         overwrite (bool): See :class:`ProposalCacheWriter`. Defaults to False.
@@ -308,5 +377,6 @@ def write_proposal_cache(path: str,
     writer = ProposalCacheWriter(path, meta, overwrite=overwrite)
     writer.write_chunk(0, keys, [boxes[k] for k in keys],
                        [(sizes or {}).get(k, (0, 0)) for k in keys],
-                       [int((status or {}).get(k, ProposalStatus.OK)) for k in keys])
+                       [int((status or {}).get(k, ProposalStatus.OK)) for k in keys],
+                       [(units or {}).get(k, (1.0, 1.0)) for k in keys])
     return writer.finalize(1)

@@ -1,11 +1,11 @@
 """Felzenszwalb-Huttenlocher segments as masks (DetCon's proposals)."""
-from typing import Optional
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
 
 from objcon.registry import PROPOSAL_SOURCES
-from .base import BaseProposalSource
+from .base import BaseProposalSource, Proposals
 from .image_ops import resize_max_side, to_bgr8
 
 
@@ -61,6 +61,16 @@ class FelzenszwalbSegments(BaseProposalSource):
 
     def propose(self, img: np.ndarray, key: Optional[str] = None) -> np.ndarray:
         return masks_to_boxes(self.segment(img))
+
+    def segment_and_propose(self, img: np.ndarray,
+                            key: Optional[str] = None) -> Tuple[Proposals, np.ndarray]:
+        """Label map and filtered boxes of ``img`` from a single segmentation.
+
+        Returns:
+            tuple: :class:`Proposals` and the HxW int32 label map.
+        """
+        labels = self.segment(img)
+        return self._finish(masks_to_boxes(labels), labels.shape), labels
 
 
 def masks_to_boxes(labels: np.ndarray) -> np.ndarray:

@@ -73,6 +73,16 @@ def read_image(path: str) -> Tuple[Optional[np.ndarray], str]:
     return to_bgr8(img), ''
 
 
+def downscaled_size(img_hw: Tuple[int, int],
+                    max_side: Optional[int]) -> Tuple[int, int]:
+    """(h, w) of an image of size ``img_hw`` after :func:`resize_max_side`."""
+    h, w = img_hw
+    if max_side is None or max(h, w) <= max_side:
+        return h, w
+    r = max_side / max(h, w)
+    return max(1, round(h * r)), max(1, round(w * r))
+
+
 def resize_max_side(img: np.ndarray,
                     max_side: Optional[int]) -> Tuple[np.ndarray, Tuple[float, float]]:
     """Downscale (never upscale) so that the longer side is at most ``max_side``.
@@ -86,10 +96,9 @@ def resize_max_side(img: np.ndarray,
         its pixel coordinates back to ``img``'s (x * sx, y * sy).
     """
     h, w = img.shape[:2]
-    if max_side is None or max(h, w) <= max_side:
+    nh, nw = downscaled_size((h, w), max_side)
+    if (nh, nw) == (h, w):
         return img, (1.0, 1.0)
-    r = max_side / max(h, w)
-    nw, nh = max(1, round(w * r)), max(1, round(h * r))
     small = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
     return small, (w / nw, h / nh)
 

@@ -26,7 +26,7 @@ def _init_worker(source_cfg: dict, img_root: str) -> None:
 
 
 def process_image(source: BaseProposalSource, img_root: str,
-                  key: str) -> Tuple[np.ndarray, Tuple[int, int], int, str]:
+                  key: str) -> Tuple[np.ndarray, Tuple[int, int], int, str, tuple]:
     """Proposals of one image file; never raises for a bad image.
 
     Args:
@@ -35,18 +35,20 @@ def process_image(source: BaseProposalSource, img_root: str,
         key (str): The image's key.
 
     Returns:
-        tuple: ``(boxes, (H, W), status, message)``; an image that cannot be read
-        is ``SKIPPED`` with no box and size (0, 0), the message says why.
+        tuple: ``(boxes, (H, W), status, message, unit)``; an image that cannot be
+        read is ``SKIPPED`` with no box and size (0, 0), the message says why.
     """
     img, reason = read_image(osp.join(img_root, key))
     if img is None:
-        return np.zeros((0, 4), np.float32), (0, 0), int(ProposalStatus.SKIPPED), reason
+        return (np.zeros((0, 4), np.float32), (0, 0), int(ProposalStatus.SKIPPED),
+                reason, (1.0, 1.0))
     try:
         result = source.get_proposals(img, key)
     except Exception as e:  # noqa: BLE001 -- one image must not stop the run
         return (np.zeros((0, 4), np.float32), img.shape[:2],
-                int(ProposalStatus.SKIPPED), f'{type(e).__name__}: {e}')
-    return result.boxes, img.shape[:2], int(result.status), result.message
+                int(ProposalStatus.SKIPPED), f'{type(e).__name__}: {e}', (1.0, 1.0))
+    return (result.boxes, img.shape[:2], int(result.status), result.message,
+            result.unit)
 
 
 def _work(key: str):
@@ -126,9 +128,9 @@ def precompute_proposals(source: dict,
     try:
         for i in todo:
             chunk_keys = keys[i * chunk_size:(i + 1) * chunk_size]
-            boxes, sizes, status = [], [], []
+            boxes, sizes, status, units = [], [], [], []
             for key in chunk_keys:
-                b, size, st, message = next(results)
+                b, size, st, message, unit = next(results)
                 if st != ProposalStatus.OK:
                     problems += 1
                     action = ('skipped' if st == ProposalStatus.SKIPPED else
@@ -137,9 +139,10 @@ def precompute_proposals(source: dict,
                 boxes.append(b)
                 sizes.append(size)
                 status.append(st)
+                units.append(unit)
                 if bar is not None:
                     bar.update(1)
-            writer.write_chunk(i, chunk_keys, boxes, sizes, status)
+            writer.write_chunk(i, chunk_keys, boxes, sizes, status, units)
     finally:
         if pool is not None:
             pool.terminate()

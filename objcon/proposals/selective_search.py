@@ -1,12 +1,12 @@
 """Selective search with OpenCV's ximgproc, on a downscaled copy of the image."""
-from typing import Optional
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
 
 from objcon.registry import PROPOSAL_SOURCES
 from .base import BaseProposalSource
-from .image_ops import resize_max_side, scale_boxes_back
+from .image_ops import downscaled_size, resize_max_side, scale_boxes_back
 
 
 @PROPOSAL_SOURCES.register_module()
@@ -53,6 +53,11 @@ class SelectiveSearch(BaseProposalSource):
         self.max_side = max_side
         self.base_k, self.inc_k, self.sigma = base_k, inc_k, sigma
         self.num_threads = num_threads
+
+    def box_unit(self, img_hw: Tuple[int, int]) -> Tuple[float, float]:
+        # Boxes are integers of the downscaled image times the resize factors.
+        nh, nw = downscaled_size(img_hw, self.max_side)
+        return (img_hw[1] / nw, img_hw[0] / nh)
 
     def propose(self, img: np.ndarray, key: Optional[str] = None) -> np.ndarray:
         if self.num_threads is not None:

@@ -1,1 +1,3 @@
+from .load_proposals import LoadProposals
 
+__all__ = ['LoadProposals']
