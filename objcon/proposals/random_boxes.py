@@ -28,7 +28,8 @@ class RandomBoxes(BaseProposalSource):
         filter (dict, optional): See :class:`BaseProposalSource`. Defaults to None.
         empty_fallback (str): See :class:`BaseProposalSource`. Defaults to
             ``'whole_image'``.
-        min_image_size (int): See :class:`BaseProposalSource`. Defaults to 1.
+        min_image_size (int): See :class:`BaseProposalSource`. Defaults to 8
+            (sub-pixel boxes help nobody).
     """
 
     def __init__(self,
@@ -38,7 +39,7 @@ class RandomBoxes(BaseProposalSource):
                  seed: Optional[int] = None,
                  filter: Optional[dict] = None,
                  empty_fallback: str = 'whole_image',
-                 min_image_size: int = 1) -> None:
+                 min_image_size: int = 8) -> None:
         super().__init__(filter=filter, empty_fallback=empty_fallback,
                          min_image_size=min_image_size)
         self.num = num

@@ -1,4 +1,5 @@
 """Selective search with OpenCV's ximgproc, on a downscaled copy of the image."""
+import ctypes
 from typing import Optional, Tuple
 
 import cv2
@@ -7,6 +8,17 @@ import numpy as np
 from objcon.registry import PROPOSAL_SOURCES
 from .base import BaseProposalSource
 from .image_ops import downscaled_size, resize_max_side, scale_boxes_back
+
+
+def _libc_srand():
+    """C ``srand``, or None where the C library cannot be loaded."""
+    try:
+        return ctypes.CDLL(None).srand
+    except (OSError, AttributeError):
+        return None
+
+
+_SRAND = _libc_srand()
 
 
 @PROPOSAL_SOURCES.register_module()
@@ -33,6 +45,12 @@ class SelectiveSearch(BaseProposalSource):
         min_image_size (int): See :class:`BaseProposalSource`. Defaults to 8.
         num_threads (int, optional): ``cv2.setNumThreads`` before each search; 1
             suits multiprocessing. None leaves OpenCV's setting. Defaults to 1.
+        seed (int, optional): OpenCV ranks the regions (the order of the boxes)
+            with C ``rand()``, so the same image gives its boxes in another order
+            at every call; the source calls C ``srand(seed)`` before each search
+            to make the order, and anything that depends on it (top-k, CCOP's
+            NMS), a function of the image. None leaves ``rand()`` alone.
+            Defaults to 0.
     """
 
     def __init__(self,
@@ -44,7 +62,8 @@ class SelectiveSearch(BaseProposalSource):
                  filter: Optional[dict] = None,
                  empty_fallback: str = 'whole_image',
                  min_image_size: int = 8,
-                 num_threads: Optional[int] = 1) -> None:
+                 num_threads: Optional[int] = 1,
+                 seed: Optional[int] = 0) -> None:
         super().__init__(filter=filter, empty_fallback=empty_fallback,
                          min_image_size=min_image_size)
         if mode not in ('fast', 'quality'):
@@ -53,6 +72,7 @@ class SelectiveSearch(BaseProposalSource):
         self.max_side = max_side
         self.base_k, self.inc_k, self.sigma = base_k, inc_k, sigma
         self.num_threads = num_threads
+        self.seed = seed
 
     def box_unit(self, img_hw: Tuple[int, int]) -> Tuple[float, float]:
         # Boxes are integers of the downscaled image times the resize factors.
@@ -69,6 +89,8 @@ class SelectiveSearch(BaseProposalSource):
             ss.switchToSelectiveSearchFast(self.base_k, self.inc_k, self.sigma)
         else:
             ss.switchToSelectiveSearchQuality(self.base_k, self.inc_k, self.sigma)
+        if self.seed is not None and _SRAND is not None:
+            _SRAND(self.seed)
         rects = np.asarray(ss.process(), np.float32).reshape(-1, 4)  # xywh
         rects[:, 2:] += rects[:, :2]
         return scale_boxes_back(rects, factors, img.shape[:2])
