@@ -1,0 +1,123 @@
+"""Pipeline transform that attaches proposals to a sample."""
+import os
+import os.path as osp
+from typing import Optional
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from objcon.registry import PROPOSAL_SOURCES, TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class LoadProposals(BaseTransform):
+    """Set ``results['proposals']``, (N, 4) float32 pixel xyxy on ``results['img']``.
+
+    Boxes come either from a cache written by ``tools/precompute_proposals.py``
+    (offline) or from a per-image source run on the decoded image (online). Place
+    it right after ``LoadImageFromFile``, before any geometric transform. A mask
+    source (``FelzenszwalbSegments``) also sets ``results['proposal_masks']``
+    (HxW int32 segment ids).
+
+    An image is named by its path relative to ``img_root`` (``/`` separators), as
+    in the cache.
+
+    Required keys: ``img``, ``img_path``. Added keys: ``proposals``
+    (``proposal_masks`` for mask sources).
+
+    Args:
+        cache (str, optional): Cache directory. Defaults to None.
+        source (dict, optional): Config of a per-image source in
+            ``PROPOSAL_SOURCES``. Exactly one of ``cache`` and ``source``.
+            Defaults to None.
+        img_root (str, optional): Root the keys are relative to. Defaults to the
+            ``img_root`` recorded in the cache, or, online, the image path itself.
+        on_missing (str): An image absent from the cache: ``'error'`` (KeyError
+            naming the image and the cache), ``'whole_image'`` (one box
+            ``[0, 0, W, H]``) or ``'empty'`` (no box). Defaults to ``'error'``.
+        check_fingerprint (bool): On first use, list ``img_root`` and refuse a
+            cache made for another dataset. Costs one stat per image of the
+            dataset per process. Defaults to False.
+        ann_file (str, optional): COCO json the cache was made from, for
+            ``check_fingerprint``. Defaults to None.
+    """
+
+    def __init__(self,
+                 cache: Optional[str] = None,
+                 source: Optional[dict] = None,
+                 img_root: Optional[str] = None,
+                 on_missing: str = 'error',
+                 check_fingerprint: bool = False,
+                 ann_file: Optional[str] = None) -> None:
+        if (cache is None) == (source is None):
+            raise ValueError('LoadProposals needs exactly one of `cache` and `source`')
+        if on_missing not in ('error', 'whole_image', 'empty'):
+            raise ValueError(f"on_missing must be 'error', 'whole_image' or 'empty', "
+                             f'got {on_missing!r}')
+        self.cache_dir = cache
+        self.source_cfg = source
+        self.img_root = img_root
+        self.on_missing = on_missing
+        self.check_fingerprint = check_fingerprint
+        self.ann_file = ann_file
+        # Opened lazily: each dataloader worker maps the cache itself.
+        self._cache = None
+        self.source = PROPOSAL_SOURCES.build(source) if source is not None else None
+
+    @property
+    def cache(self):
+        if self._cache is None and self.cache_dir is not None:
+            from objcon.proposals import ProposalCache, load_cache_for
+            if self.check_fingerprint:
+                root = self.img_root or ProposalCache(self.cache_dir).meta['img_root']
+                self._cache = load_cache_for(root, self.cache_dir, self.ann_file)
+            else:
+                self._cache = ProposalCache(self.cache_dir)
+        return self._cache
+
+    def _key(self, img_path: str) -> str:
+        root = self.img_root
+        if root is None and self.cache is not None:
+            root = self.cache.meta.get('img_root')
+        key = osp.relpath(img_path, root) if root else img_path
+        return key.replace(os.sep, '/')
+
+    def _from_cache(self, results: dict) -> np.ndarray:
+        img = results['img']
+        key = self._key(results['img_path'])
+        if key not in self.cache:
+            if self.on_missing == 'error':
+                self.cache.index(key)  # raises a KeyError naming image and cache
+            if self.on_missing == 'whole_image':
+                h, w = img.shape[:2]
+                return np.array([[0, 0, w, h]], np.float32)
+            return np.zeros((0, 4), np.float32)
+        size = self.cache.get_size(key)
+        if size != (0, 0) and size != tuple(img.shape[:2]):
+            raise ValueError(
+                f'{key}: cached boxes are for a {size[1]}x{size[0]} image, the '
+                f'pipeline decoded {img.shape[1]}x{img.shape[0]}; put LoadProposals '
+                f'right after LoadImageFromFile (default colour decoding)')
+        return self.cache[key]
+
+    def transform(self, results: dict) -> dict:
+        if self.source is not None:
+            key = self._key(results['img_path'])
+            if self.source.has_masks:  # one segmentation gives masks and boxes
+                found, masks = self.source.segment_and_propose(results['img'], key)
+                results['proposals'] = found.boxes
+                results['proposal_masks'] = masks
+            else:
+                results['proposals'] = self.source(results['img'], key)
+        else:
+            results['proposals'] = self._from_cache(results)
+        return results
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state['_cache'] = None  # reopened (memory-mapped) in the worker
+        return state
+
+    def __repr__(self) -> str:
+        what = f'cache={self.cache_dir!r}' if self.cache_dir else f'source={self.source!r}'
+        return f'{type(self).__name__}({what}, on_missing={self.on_missing!r})'

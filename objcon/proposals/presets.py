@@ -1,0 +1,41 @@
+"""Named source configs for the command-line tools (``--source NAME``)."""
+import copy
+import json
+
+from .box_filter import CCOP_FILTER, SOCO_FILTER
+
+PRESETS = dict(
+    # SoCo's boxes, from OpenCV's fast selective search on a downscaled image.
+    soco=dict(type='SelectiveSearch', mode='fast', max_side=128, filter=SOCO_FILTER),
+    # CCOP's recipe: fast mode, its filter (NMS on random scores, top 50).
+    ccop=dict(type='SelectiveSearch', mode='fast', max_side=128, filter=CCOP_FILTER),
+    # Unfiltered selective search (e.g. DETReg keeps the first 30: add a filter).
+    selective_search=dict(type='SelectiveSearch', mode='fast', max_side=128),
+    # DetCon's masks (scale 1000, min size 1000 input-image pixels).
+    detcon=dict(type='FelzenszwalbSegments', scale=1000, min_size=1000),
+    grid=dict(type='GridBoxes', rows=4, cols=4),
+    random=dict(type='RandomBoxes', num=16, seed=0),
+    whole_image=dict(type='WholeImage'),
+)
+
+
+def parse_source(spec: str) -> dict:
+    """A source config from a preset name or a JSON object.
+
+    Args:
+        spec (str): A key of :data:`PRESETS` or a JSON dict such as
+            ``'{"type": "GridBoxes", "rows": 3}'``.
+
+    Returns:
+        dict: A config for ``PROPOSAL_SOURCES.build`` (a copy).
+    """
+    if spec in PRESETS:
+        return copy.deepcopy(PRESETS[spec])
+    try:
+        cfg = json.loads(spec)
+    except json.JSONDecodeError:
+        raise ValueError(f'--source must be one of {sorted(PRESETS)} or a JSON dict, '
+                         f'got {spec!r}') from None
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        raise ValueError(f'a source config needs a "type", got {spec!r}')
+    return cfg
