@@ -21,6 +21,47 @@ def tiny_demo_root(tmp_path_factory):
 
 
 @pytest.fixture(scope='session')
+def tiny_demo_proposals(tiny_demo_root):
+    """SoCo's selective-search cache of the tiny train split, where the demo
+    pretraining config looks for it (``<root>/proposals/train_soco``)."""
+    from objcon.proposals import PRESETS, precompute_proposals
+    cache = osp.join(tiny_demo_root, 'proposals', 'train_soco')
+    precompute_proposals(PRESETS['soco'], osp.join(tiny_demo_root, 'train'),
+                         cache, show_progress=False)
+    return cache
+
+
+# The demo SoCo config shrunk further for tests: same code path, seconds a run.
+SOCO_TINY_OPTIONS = [
+    'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False', 'default_hooks.logger.interval=1',
+]
+
+
+def soco_schedule_options(epochs):
+    return [f'train_cfg.max_epochs={epochs}',
+            f'param_scheduler.1.T_max={max(epochs - 1, 1)}',
+            f'param_scheduler.1.end={epochs}']
+
+
+@pytest.fixture(scope='session')
+def soco_demo_checkpoint(tiny_demo_root, tiny_demo_proposals, tmp_path_factory):
+    """A checkpoint of configs/objcon/soco_r18_fpn_demo.py trained for 2 epochs
+    (6 iterations) on the tiny scenes, through tools/train.py."""
+    import subprocess
+    import sys
+    work = str(tmp_path_factory.mktemp('soco_demo'))
+    env = dict(os.environ, OBJCON_DEMO_ROOT=tiny_demo_root)
+    proc = subprocess.run(
+        [sys.executable, 'tools/train.py', 'configs/objcon/soco_r18_fpn_demo.py',
+         '--work-dir', work, '--cfg-options', *SOCO_TINY_OPTIONS,
+         *soco_schedule_options(2), 'default_hooks.checkpoint.interval=2'],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    return osp.join(work, 'epoch_2.pth')
+
+
+@pytest.fixture(scope='session')
 def repo_root():
     return REPO_ROOT
 

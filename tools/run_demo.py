@@ -2,11 +2,13 @@
 
     python tools/run_demo.py [--work-dir work_dirs/demo] [--data data/demo_scenes]
 
-Steps: generate the demo scenes if absent -> fine-tune mmdet's Mask R-CNN (R18-FPN)
-on the train split -> evaluate on the val split with mmdet's CocoMetric (pycocotools)
--> print a summary. Each step runs the same tools a user would run by hand
-(tools/make_demo_data.py, tools/train.py, tools/test.py); their logs stay in the work
-dir.
+Steps: generate the demo scenes if absent -> selective-search proposals of the
+train images (cached) -> SoCo pretraining (R18-FPN, no labels) -> convert the
+checkpoint for mmdet -> fine-tune mmdet's Mask R-CNN on the train split with labels
+-> evaluate on the val split with mmdet's CocoMetric (pycocotools) -> a summary.
+Each step runs the tool a user would run by hand (tools/make_demo_data.py,
+precompute_proposals.py, train.py, convert_to_mmdet.py, test.py); logs stay in the
+work dir. ``--no-pretrain`` fine-tunes from scratch instead (the baseline).
 """
 import argparse
 import json
@@ -21,6 +23,7 @@ sys.path.insert(0, REPO)
 
 from objcon.datasets.demo_scenes import demo_scenes_exist  # noqa: E402
 
+PRETRAIN_CONFIG = 'configs/objcon/soco_r18_fpn_demo.py'
 FINETUNE_CONFIG = 'configs/benchmarks/mask-rcnn_r18_fpn_demo.py'
 
 
@@ -29,8 +32,14 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data', default='data/demo_scenes',
                         help='demo scenes root (generated if absent)')
-    parser.add_argument('--finetune-iters', type=int, default=200,
-                        help='Mask R-CNN fine-tuning iterations (default 200)')
+    parser.add_argument('--pretrain-epochs', type=int, default=4,
+                        help='SoCo epochs over the 400 train images (default 4)')
+    parser.add_argument('--finetune-iters', type=int, default=150,
+                        help='Mask R-CNN fine-tuning iterations (default 150)')
+    parser.add_argument('--no-pretrain', action='store_true',
+                        help='fine-tune from scratch (the baseline row)')
+    parser.add_argument('--workers', type=int, default=2,
+                        help='processes for the proposal precompute (default 2)')
     return parser.parse_args(argv)
 
 
@@ -62,16 +71,44 @@ def main(argv=None):
         run([py, 'tools/make_demo_data.py', '--out', data], env)
     print(f'({time.time() - t:.0f} s)')
 
+    timings = {}
+    load_from = []
+    if not args.no_pretrain:
+        cache = osp.join(data, 'proposals', 'train_soco')
+        t = step(f'selective-search proposals of the train images -> {cache}')
+        # Resumes (or returns at once) when the cache is already complete.
+        run([py, 'tools/precompute_proposals.py', osp.join(data, 'train'), cache,
+             '--source', 'soco', '--workers', str(args.workers)], env)
+        timings['proposals'] = time.time() - t
+
+        e = args.pretrain_epochs
+        t = step(f'SoCo pretraining, R18-FPN, {e} epochs, no labels')
+        pre_dir = osp.join(work, 'pretrain')
+        run([py, 'tools/train.py', PRETRAIN_CONFIG, '--work-dir', pre_dir,
+             '--cfg-options', f'train_cfg.max_epochs={e}',
+             f'default_hooks.checkpoint.interval={e}',
+             f'param_scheduler.1.T_max={max(e - 1, 1)}',
+             f'param_scheduler.1.end={e}'], env)
+        timings['pretrain'] = time.time() - t
+
+        t = step('convert the online weights (backbone + FPN) for mmdet')
+        converted = osp.join(work, 'soco_r18_fpn_demo_mmdet.pth')
+        run([py, 'tools/convert_to_mmdet.py', osp.join(pre_dir, f'epoch_{e}.pth'),
+             converted, '--part', 'neck', '--config', FINETUNE_CONFIG], env)
+        load_from = [f'load_from={converted}']
+
     n = args.finetune_iters
-    t = step(f'fine-tune Mask R-CNN R18-FPN on the train split ({n} iterations)')
+    init = 'scratch' if args.no_pretrain else 'SoCo weights'
+    t = step(f'fine-tune Mask R-CNN R18-FPN from {init}, {n} iterations, labels')
     ft_dir = osp.join(work, 'finetune')
     run([py, 'tools/train.py', FINETUNE_CONFIG, '--work-dir', ft_dir,
          '--cfg-options', f'train_cfg.max_iters={n}', f'train_cfg.val_interval={n}',
          f'default_hooks.checkpoint.interval={n}',
          f'param_scheduler.1.end={n}',
-         f'param_scheduler.1.milestones=[{int(n * 0.75)},{int(n * 0.9)}]'], env)
+         f'param_scheduler.1.milestones=[{int(n * 0.75)},{int(n * 0.9)}]',
+         *load_from], env)
     ckpt = osp.join(ft_dir, f'iter_{n}.pth')
-    finetune_s = time.time() - t
+    timings['finetune'] = time.time() - t
 
     t = step('evaluate on the val split (mmdet CocoMetric, pycocotools)')
     metrics_file = osp.join(work, 'metrics.json')
@@ -85,8 +122,8 @@ def main(argv=None):
           f"bbox AP {metrics['coco/bbox_mAP']:.3f} "
           f"(AP50 {metrics['coco/bbox_mAP_50']:.3f}), "
           f"segm AP {metrics['coco/segm_mAP']:.3f}; "
-          f'fine-tune {finetune_s / 60:.1f} min; checkpoint {ckpt}; '
-          f'metrics {metrics_file}')
+          + '; '.join(f'{k} {v / 60:.1f} min' for k, v in timings.items())
+          + f'; detector checkpoint {ckpt}; metrics {metrics_file}')
 
 
 if __name__ == '__main__':

@@ -14,6 +14,7 @@ _base_ = [
 custom_imports = dict(imports=['objcon'], allow_failed_imports=False)
 
 norm_cfg = dict(type='BN', requires_grad=True)
+c = 128
 model = dict(
     backbone=dict(
         depth=18,
@@ -22,10 +23,14 @@ model = dict(
         frozen_stages=-1,
         zero_init_residual=False,
         init_cfg=None),  # scratch unless a pretrain checkpoint is loaded
-    neck=dict(in_channels=[64, 128, 256, 512]),
+    # 128-wide FPN and heads, as the demo pretraining (configs/objcon/*_demo.py)
+    neck=dict(in_channels=[64, 128, 256, 512], out_channels=c),
+    rpn_head=dict(in_channels=c, feat_channels=c),
     roi_head=dict(
-        bbox_head=dict(num_classes=6),
-        mask_head=dict(num_classes=6)),
+        bbox_roi_extractor=dict(out_channels=c),
+        bbox_head=dict(in_channels=c, num_classes=6),
+        mask_roi_extractor=dict(out_channels=c),
+        mask_head=dict(in_channels=c, conv_out_channels=c, num_classes=6)),
     # A demo scene holds <= 7 objects: fewer proposals and sampled RoIs keep
     # RoIAlign (the CPU bottleneck) cheap without starving the heads.
     train_cfg=dict(

@@ -1,0 +1,78 @@
+# SoCo-FPN on the embedded demo scenes, sized for a CPU: the same model, loss, EMA,
+# optimiser and view machinery as soco_r50_fpn_400e.py with ResNet-18, narrower
+# FPN/head/MLPs, 128/128/64 views (level thresholds scaled with them) and a short
+# schedule. Boxes: SoCo's selective search, precomputed into the dataset folder:
+#   python tools/precompute_proposals.py data/demo_scenes/train \
+#       data/demo_scenes/proposals/train_soco --source soco
+#   python tools/train.py configs/objcon/soco_r18_fpn_demo.py
+_base_ = [
+    '../_base_/models/soco_r50_fpn.py',
+    '../_base_/datasets/soco_photometric.py',
+    '../_base_/schedules/soco_lars_400e.py',
+    '../_base_/soco_runtime.py',
+]
+data_root = '{{$OBJCON_DEMO_ROOT:data/demo_scenes}}/'
+view_scale = 128 / 224
+
+c = 128  # FPN / trunk width (256 in SoCo)
+model = dict(
+    backbone=dict(depth=18),
+    neck=dict(in_channels=[64, 128, 256, 512], out_channels=c),
+    trunk=dict(in_channels=c, conv_out_channels=c, fc_out_channels=512),
+    projector=dict(in_channels=512, hid_channels=1024, out_channels=128),
+    head=dict(predictor=dict(in_channels=128, hid_channels=1024, out_channels=128)),
+    level_thresholds=tuple(round(t * view_scale) for t in (48, 96, 192, 224)))
+
+object_views = dict(
+    type='ObjectViews',
+    views=[
+        dict(size=128, crop=None, flip_prob=0.5,
+             pipeline={{_base_.soco_v1_photometric}}),
+        dict(size=128, crop={{_base_.soco_crop}}, flip_prob=0.5,
+             pipeline={{_base_.soco_v23_photometric}}),
+        dict(size=64, crop={{_base_.soco_crop}}, flip_prob=0.5,
+             pipeline={{_base_.soco_v23_photometric}}),
+    ],
+    pairs=[
+        dict(views=(0, 1), jitter={{_base_.soco_box_jitter}}),
+        dict(views=(0, 2), jitter={{_base_.soco_box_jitter}}),
+    ],
+    num_boxes=4,
+    max_tries=5,
+    backend='cv2')
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='mmpretrain.CustomDataset',
+        data_root=data_root,
+        data_prefix='train',
+        with_label=False,
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadProposals', cache=data_root + 'proposals/train_soco',
+                 img_root=data_root + 'train'),
+            object_views,
+            dict(type='PackObjectViews'),
+        ]))
+
+# CPU: no AMP; lr = 1.0 x 16 / 256 through auto_scale_lr.
+optim_wrapper = dict(type='OptimWrapper', _delete_=True,
+                     optimizer=dict(type='SoCoLARS', lr=1.0, momentum=0.9,
+                                    weight_decay=1e-5, eta=0.001))
+max_epochs = 8
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=1e-6,
+         by_epoch=True, begin=1, end=max_epochs, convert_to_iter_based=True)
+]
+train_cfg = dict(max_epochs=max_epochs)
+default_hooks = dict(
+    logger=dict(interval=5),
+    checkpoint=dict(interval=max_epochs))
+env_cfg = dict(cudnn_benchmark=False)

@@ -1,0 +1,7 @@
+from .convert import (TRANSFER_PARTS, CheckpointConversionError,
+                      convert_pretrain_checkpoint, verify_against_detector)
+
+__all__ = [
+    'TRANSFER_PARTS', 'CheckpointConversionError', 'convert_pretrain_checkpoint',
+    'verify_against_detector'
+]

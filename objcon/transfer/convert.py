@@ -1,0 +1,205 @@
+"""Turn an objcon pretraining checkpoint into weights an mmdet detector loads.
+
+Only the online network transfers (the EMA target is the teacher of pretraining,
+not the result). Parts, cumulative:
+
+- ``backbone``: the ResNet (for C4 models also res5, which mmdet's C4 detectors keep
+  as ``roi_head.shared_head``);
+- ``neck``: + the FPN;
+- ``head``: + the object trunk onto mmdet's ``Shared4Conv1FCBBoxHead``
+  (``roi_head.bbox_head.shared_convs.0-3``, ``shared_fcs.0``).
+
+A detector whose FPN has no norm layers (mmdet's stock configs) gets the pretrained
+FPN with each BN folded into its conv (weight scaled, bias set): the same function
+the pretrained FPN computes in eval mode.
+"""
+import os.path as osp
+import tempfile
+from collections import OrderedDict
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from mmengine.config import Config
+
+TRANSFER_PARTS = ('backbone', 'neck', 'head')
+
+# (pretrain prefix, detector prefix) per part.
+_PART_PREFIXES = {
+    'backbone': [('backbone.', 'backbone.'),
+                 ('trunk.shared_head.', 'roi_head.shared_head.')],
+    'neck': [('neck.', 'neck.')],
+    'head': [('trunk.shared_convs.', 'roi_head.bbox_head.shared_convs.'),
+             ('trunk.shared_fcs.', 'roi_head.bbox_head.shared_fcs.')],
+}
+# C4 models keep res5 in the trunk: it belongs to the backbone part.
+_C4_TRUNK = 'trunk.shared_head.'
+
+
+class CheckpointConversionError(RuntimeError):
+    """A checkpoint that cannot be converted, or a conversion that does not load."""
+
+
+def _read_pretrain_checkpoint(path: str) -> Tuple[Dict[str, torch.Tensor], str]:
+    import objcon  # noqa: F401  (safe globals for Runner checkpoints)
+    if not osp.isfile(path):
+        raise CheckpointConversionError(f'no such checkpoint: {path}')
+    try:
+        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable file is refused
+        raise CheckpointConversionError(
+            f'{path} is not a checkpoint torch can read safely: {e}') from e
+    if not isinstance(ckpt, dict) or 'state_dict' not in ckpt \
+            or 'cfg' not in ckpt.get('meta', {}):
+        raise CheckpointConversionError(
+            f'{path} is not an objcon pretraining checkpoint: expected a Runner '
+            'checkpoint (state_dict + meta.cfg) written by tools/train.py')
+    cfg = Config.fromstring(ckpt['meta']['cfg'], '.py')
+    algo = str(cfg.model.get('type', ''))
+    from objcon.registry import MODELS
+    from objcon.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    cls = MODELS.get(algo.split('.')[-1]) if algo else None
+    if cls is None or not cls.__module__.startswith('objcon.models.algorithms'):
+        raise CheckpointConversionError(
+            f'{path} was trained with model type {algo!r}, not an objcon '
+            'pretraining algorithm (a detector checkpoint needs no conversion)')
+    return ckpt['state_dict'], algo
+
+
+def convert_pretrain_checkpoint(path: str, part: str = 'neck'
+                                ) -> Tuple['OrderedDict[str, torch.Tensor]', dict]:
+    """Map the online weights of an objcon pretraining checkpoint to mmdet names.
+
+    Args:
+        path (str): Checkpoint written by ``tools/train.py`` with an objcon
+            pretraining config.
+        part (str): ``backbone``, ``neck`` (backbone + FPN) or ``head`` (+ the box
+            head trunk). Defaults to ``neck``.
+
+    Returns:
+        tuple: The detector-named state dict and a summary dict (algorithm, part,
+        tensors per part).
+
+    Raises:
+        CheckpointConversionError: Not an objcon pretraining checkpoint, or the
+            requested part is absent (e.g. ``neck`` of a C4 model).
+    """
+    if part not in TRANSFER_PARTS:
+        raise CheckpointConversionError(
+            f'part must be one of {TRANSFER_PARTS}, got {part!r}')
+    state, algo = _read_pretrain_checkpoint(path)
+    online = {k: v for k, v in state.items() if not k.startswith('target_net.')}
+    is_c4 = any(k.startswith(_C4_TRUNK) for k in online)
+    wanted = TRANSFER_PARTS[:TRANSFER_PARTS.index(part) + 1]
+    out, counts = OrderedDict(), {}
+    for name in wanted:
+        if is_c4 and name == 'neck':
+            if part == 'neck':
+                raise CheckpointConversionError(
+                    f'{path} is a C4 model ({algo}): it has no neck; use --part '
+                    'backbone (res1-5) or head')
+            continue
+        n = 0
+        for src, dst in _PART_PREFIXES[name]:
+            for k, v in online.items():
+                if k.startswith(src):
+                    out[dst + k[len(src):]] = v.clone()
+                    n += 1
+        if n == 0 and not (is_c4 and name == 'head'):
+            raise CheckpointConversionError(
+                f'{path} ({algo}) has no {name} weights '
+                f'(looked for {[s for s, _ in _PART_PREFIXES[name]]})')
+        counts[name] = n
+    return out, dict(algorithm=algo, part=part, c4=is_c4, tensors=counts)
+
+
+def _fold_bn_into_conv(state: Dict[str, torch.Tensor], target_keys: set,
+                       eps: float = 1e-5) -> List[str]:
+    """Fold ``X.bn.*`` into ``X.conv`` where the detector has no norm at X."""
+    folded = []
+    for key in [k for k in state if k.endswith('.bn.running_mean')]:
+        prefix = key[:-len('bn.running_mean')]
+        if prefix + 'bn.running_mean' in target_keys or \
+                prefix + 'conv.weight' not in target_keys:
+            continue
+        mean = state.pop(prefix + 'bn.running_mean')
+        var = state.pop(prefix + 'bn.running_var')
+        gamma = state.pop(prefix + 'bn.weight')
+        beta = state.pop(prefix + 'bn.bias')
+        state.pop(prefix + 'bn.num_batches_tracked', None)
+        scale = gamma / torch.sqrt(var + eps)
+        weight = state[prefix + 'conv.weight']
+        bias = state.get(prefix + 'conv.bias', torch.zeros_like(mean))
+        state[prefix + 'conv.weight'] = weight * scale.view(-1, 1, 1, 1)
+        state[prefix + 'conv.bias'] = (bias - mean) * scale + beta
+        folded.append(prefix.rstrip('.'))
+    return folded
+
+
+def build_detector(config: str):
+    """Build an mmdet detector from a config path or an ``mmdet::`` name."""
+    from objcon.registry import MODELS
+    from objcon.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    if config.startswith('mmdet::'):
+        # Config.fromfile does not resolve `mmdet::` itself; a base does.
+        with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
+            f.write(f'_base_ = {config!r}\n')
+        try:
+            cfg = Config.fromfile(f.name)
+        finally:
+            import os
+            os.unlink(f.name)
+    else:
+        cfg = Config.fromfile(config)
+    cfg.model.setdefault('backbone', {})['init_cfg'] = None  # no download
+    from mmengine.registry import DefaultScope
+    scope = cfg.get('default_scope', 'mmdet')
+    with DefaultScope.overwrite_default_scope(scope):
+        return MODELS.build(cfg.model)
+
+
+def verify_against_detector(state: 'OrderedDict[str, torch.Tensor]',
+                            config: str) -> dict:
+    """Fold BN where needed, load into the detector and check key coverage.
+
+    Every detector key under a transferred prefix must be provided (no missing
+    key), every provided key must exist with the same shape (no unexpected key),
+    and the loaded tensors must equal the provided ones.
+
+    Args:
+        state (OrderedDict): Output of :func:`convert_pretrain_checkpoint`
+            (modified in place when BN is folded).
+        config (str): Detector config (path or ``mmdet::...``).
+
+    Returns:
+        dict: ``missing``, ``unexpected``, ``folded`` lists.
+
+    Raises:
+        CheckpointConversionError: On any missing/unexpected/mismatched key.
+    """
+    model = build_detector(config)
+    target = model.state_dict()
+    folded = _fold_bn_into_conv(state, set(target))
+    prefixes = sorted({k.split('.')[0] + '.' for k in state})
+    prefixes = [p for p in prefixes if p != 'roi_head.']
+    prefixes += sorted({'.'.join(k.split('.')[:3]) + '.'
+                        for k in state if k.startswith('roi_head.')})
+    expected = {k for k in target if any(k.startswith(p) for p in prefixes)}
+    missing = sorted(expected - set(state))
+    unexpected = sorted(k for k in state if k not in target)
+    shape = sorted(k for k in state if k in target
+                   and tuple(target[k].shape) != tuple(state[k].shape))
+    if missing or unexpected or shape:
+        raise CheckpointConversionError(
+            f'the converted weights do not fit {config}: '
+            f'{len(missing)} missing {missing[:5]}, {len(unexpected)} unexpected '
+            f'{unexpected[:5]}, {len(shape)} with another shape {shape[:5]} '
+            '(is it the same backbone depth / FPN width as the pretraining?)')
+    model.load_state_dict(state, strict=False)
+    loaded = model.state_dict()
+    for k, v in state.items():
+        if not torch.equal(loaded[k], v.to(loaded[k].dtype)):
+            raise CheckpointConversionError(f'{k} did not load as written')
+    return dict(missing=missing, unexpected=unexpected, folded=folded,
+                checked_prefixes=prefixes, detector_keys=len(expected))

@@ -1,0 +1,110 @@
+"""tools/convert_to_mmdet.py on a checkpoint of the demo SoCo config."""
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from objcon.transfer import (CheckpointConversionError,
+                             convert_pretrain_checkpoint, verify_against_detector)
+
+pytestmark = pytest.mark.slow
+
+
+def _stock_mask_rcnn_r18(tmp_path):
+    """mmdet's own mask-rcnn_r50_fpn_1x_coco.py with the demo's depth and width
+    (its FPN has no norm layers: the pretrained BNs must be folded)."""
+    cfg = tmp_path / 'stock_r18.py'
+    cfg.write_text(textwrap.dedent("""
+        _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
+        model = dict(
+            backbone=dict(depth=18, init_cfg=None),
+            neck=dict(in_channels=[64, 128, 256, 512], out_channels=128))
+    """))
+    return str(cfg)
+
+
+def test_converted_weights_load_into_stock_mask_rcnn(soco_demo_checkpoint,
+                                                     tmp_path, repo_root):
+    out = tmp_path / 'converted.pth'
+    config = _stock_mask_rcnn_r18(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, 'tools/convert_to_mmdet.py', soco_demo_checkpoint,
+         str(out), '--part', 'neck', '--config', config],
+        cwd=repo_root, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '0 missing, 0 unexpected' in proc.stdout
+
+    from objcon.transfer.convert import build_detector
+    detector = build_detector(config)
+    converted = torch.load(str(out), weights_only=True)['state_dict']
+    result = detector.load_state_dict(converted, strict=False)
+    assert not [k for k in result.missing_keys
+                if k.startswith(('backbone.', 'neck.'))]
+    assert not result.unexpected_keys
+
+    # Backbone tensors equal the pretrain's online (not EMA) weights.
+    pretrain = torch.load(soco_demo_checkpoint, weights_only=True)['state_dict']
+    for k, v in detector.backbone.state_dict().items():
+        assert torch.equal(v, pretrain['backbone.' + k]), k
+    online = pretrain['backbone.conv1.weight']
+    target = pretrain['target_net.module.backbone.conv1.weight']
+    assert not torch.equal(online, target)
+
+    # The FPN computes what the pretrained FPN computes in eval mode.
+    from objcon.registry import MODELS
+    from mmengine.config import Config
+    from objcon.utils import register_all_modules
+    register_all_modules()
+    cfg = Config.fromstring(
+        torch.load(soco_demo_checkpoint, weights_only=True)['meta']['cfg'], '.py')
+    fpn = MODELS.build(cfg.model.neck).eval()
+    fpn.load_state_dict({k[5:]: v for k, v in pretrain.items()
+                         if k.startswith('neck.')})
+    feats = [torch.randn(1, c, s, s) for c, s in
+             zip([64, 128, 256, 512], [16, 8, 4, 2])]
+    detector.neck.eval()
+    with torch.no_grad():
+        for a, b in zip(fpn(feats), detector.neck(feats)):
+            assert torch.allclose(a, b, atol=1e-4)
+
+
+def test_refuses_what_is_not_an_objcon_pretrain_checkpoint(tmp_path):
+    plain = tmp_path / 'plain.pth'
+    torch.save({'backbone.conv1.weight': torch.zeros(1)}, str(plain))
+    with pytest.raises(CheckpointConversionError, match='not an objcon'):
+        convert_pretrain_checkpoint(str(plain))
+    garbage = tmp_path / 'garbage.pth'
+    garbage.write_bytes(b'not a checkpoint')
+    with pytest.raises(CheckpointConversionError, match='read safely'):
+        convert_pretrain_checkpoint(str(garbage))
+    with pytest.raises(CheckpointConversionError, match='no such'):
+        convert_pretrain_checkpoint(str(tmp_path / 'absent.pth'))
+
+
+def test_refuses_a_detector_checkpoint(tmp_path):
+    det = tmp_path / 'det.pth'
+    torch.save(dict(state_dict={'backbone.conv1.weight': torch.zeros(1)},
+                    meta=dict(cfg="model = dict(type='MaskRCNN')")), str(det))
+    with pytest.raises(CheckpointConversionError, match='MaskRCNN'):
+        convert_pretrain_checkpoint(str(det))
+
+
+def test_refuses_missing_parts_and_mismatched_detectors(soco_demo_checkpoint):
+    state, summary = convert_pretrain_checkpoint(soco_demo_checkpoint, 'neck')
+    assert summary['tensors']['backbone'] > 0 and summary['tensors']['neck'] > 0
+    # the stock R50 detector cannot take R18 weights
+    with pytest.raises(CheckpointConversionError, match='another shape'):
+        verify_against_detector(state, 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py')
+    with pytest.raises(CheckpointConversionError, match='part must be'):
+        convert_pretrain_checkpoint(soco_demo_checkpoint, 'rpn')
+    # a SoCo-FPN checkpoint without its neck tensors
+    ckpt = torch.load(soco_demo_checkpoint, weights_only=True)
+    ckpt['state_dict'] = {k: v for k, v in ckpt['state_dict'].items()
+                          if not k.startswith('neck.')}
+    import tempfile
+    with tempfile.NamedTemporaryFile(suffix='.pth') as f:
+        torch.save(ckpt, f.name)
+        with pytest.raises(CheckpointConversionError, match='no neck weights'):
+            convert_pretrain_checkpoint(f.name, 'neck')
