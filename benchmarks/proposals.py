@@ -1,9 +1,9 @@
 """Benchmark the proposal sources on the demo scenes (a script, not a test).
 
 For each source, on the same images: time per image (source + SoCo's filter, one
-thread), boxes per image after SoCo's filter, recall of the ground-truth boxes at
-IoU 0.5 and 0.7, bytes per image in objcon's cache and in SoCo's JSON
-(``{image: [[x, y, w, h], ...]}``) for the same boxes. The pure-Python
+thread, after one untimed warm-up call), boxes per image after SoCo's filter,
+recall of the ground-truth boxes at IoU 0.5 and 0.7, bytes per image in objcon's
+cache and in SoCo's JSON (``{image: [[x, y, w, h], ...]}``) for the same boxes. The pure-Python
 ``selectivesearch`` package (SoCo's reference algorithm; ``pip install -r
 requirements/bench.txt``) runs on the same images when installed.
 
@@ -78,6 +78,7 @@ def evaluate(name: str, propose: Callable, images: List[tuple],
              unit: Callable = lambda hw: (1.0, 1.0)) -> dict:
     """Run one source over the images and measure it."""
     soco = BoxFilter(**SOCO_FILTER)
+    propose(images[0][1], images[0][0])  # warm-up, untimed (first-call set-up)
     seconds, hits5, hits7, num_gt = 0.0, 0, 0, 0
     boxes, units = {}, {}
     for key, img, gt in images:
