@@ -17,6 +17,7 @@ from .precompute import load_cache_for, precompute_proposals, process_image
 from .presets import PRESETS, parse_source
 from .random_boxes import RandomBoxes
 from .selective_search import SelectiveSearch
+from .visualize import draw_proposals
 from .whole_image import WholeImage
 
 __all__ = [
@@ -29,5 +30,5 @@ __all__ = [
     'GridBoxes', 'GroundTruthBoxes', 'downscaled_size', 'read_image', 'resize_max_side',
     'scale_boxes_back', 'to_bgr8', 'PerImageBatchSource', 'load_cache_for',
     'precompute_proposals', 'process_image', 'PRESETS', 'parse_source', 'RandomBoxes', 'SelectiveSearch',
-    'WholeImage'
+    'WholeImage', 'draw_proposals'
 ]

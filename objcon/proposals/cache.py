@@ -8,8 +8,9 @@ Layout of a cache directory::
     codes.npy     (B,) uint8: every image's encoded boxes, concatenated
     offsets.npy   (N + 1,) int64: image i's bytes are codes[offsets[i]:offsets[i + 1]]
     codecs.npy    (N,) uint8: how image i's bytes are encoded (see below)
-    units.npy     (N, 2) float32: (sx, sy), the pixel size of image i's box grid
-    sizes.npy     (N, 2) int32: (H, W) of each decoded image (0, 0 if skipped)
+    grids.npy     (N, 2) uint: (h, w) of image i's box grid; its unit (pixel size)
+                  is (sx, sy) = (W / w, H / h); (0, 0) means whole pixels
+    sizes.npy     (N, 2) uint: (H, W) of each decoded image (0, 0 if skipped)
     status.npy    (N,) uint8: :class:`~objcon.proposals.ProposalStatus`
     .partial/     only while being written: manifest.json + chunk_XXXXXX.npz
 
@@ -18,8 +19,9 @@ Boxes are stored as non-negative integers ``q`` on a per-image grid: the pixel b
 has one (selective search on an image downscaled by (sx, sy) gives integer boxes of
 the small image), which makes the round trip exact; otherwise whole pixels, and boxes
 off the grid are rounded to the nearest pixel. The integers are uint8 if they fit,
-else uint16 (else uint32), row-major (x1, y1, x2, y2), zlib-compressed when that is
-smaller: ``codec = width code (0: uint8, 1: uint16, 2: uint32) | 4 * compressed``.
+else uint16 (else uint32), row-major (x1, y1, x2, y2), raw-deflate-compressed when
+that is smaller: ``codec = width code (0: uint8, 1: uint16, 2: uint32) | 4 *
+compressed``. Per-image arrays use the smallest unsigned type that holds them.
 
 The arrays are memory-mapped (``np.load(mmap_mode='r')``), so opening a cache of a
 million images reads only ``keys.json``; a lookup reads and decodes one slice.
@@ -36,7 +38,7 @@ import numpy as np
 from .base import ProposalStatus
 
 CACHE_FORMAT = 'objcon-proposals/1'
-_ARRAYS = ('codes', 'offsets', 'codecs', 'units', 'sizes', 'status')
+_ARRAYS = ('codes', 'offsets', 'codecs', 'grids', 'sizes', 'status')
 _WIDTHS = (np.uint8, np.uint16, np.uint32)
 _COMPRESSED = 4
 # What must match for a partial or complete cache to be reused.
@@ -66,7 +68,39 @@ def _atomic_save_npy(path: str, array: np.ndarray) -> None:
 
 
 def _json_bytes(obj) -> bytes:
-    return json.dumps(obj, indent=1, sort_keys=True).encode()
+    return json.dumps(obj, sort_keys=True, separators=(',', ':')).encode()
+
+
+def _smallest_uint(array: np.ndarray) -> np.ndarray:
+    top = int(array.max()) if array.size else 0
+    return array.astype(next(t for t in _WIDTHS if top <= np.iinfo(t).max))
+
+
+def _deflate(data: bytes) -> bytes:
+    # Raw deflate: no zlib header/checksum, 6 bytes less per image.
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return packer.compress(data) + packer.flush()
+
+
+def grid_unit(grid, size) -> np.ndarray:
+    """(sx, sy) float32 pixel size of a box grid (h, w) on an image (H, W)."""
+    (gh, gw), (h, w) = (int(v) for v in grid), (int(v) for v in size)
+    if gh <= 0 or gw <= 0 or h <= 0 or w <= 0:
+        return np.ones(2, np.float32)
+    return np.array([w / gw, h / gh], np.float32)
+
+
+def unit_to_grid(unit, size) -> Tuple[int, int]:
+    """The grid (h, w) whose unit on an image (H, W) is exactly ``unit``, else
+    (0, 0) (whole pixels)."""
+    h, w = (int(v) for v in size)
+    sx, sy = (float(v) for v in unit)
+    if h <= 0 or w <= 0 or (sx, sy) == (1.0, 1.0):
+        return 0, 0
+    grid = (max(1, round(h / sy)), max(1, round(w / sx)))
+    if np.array_equal(grid_unit(grid, size), np.asarray(unit, np.float32)):
+        return grid
+    return 0, 0
 
 
 def encode_boxes(boxes: np.ndarray,
@@ -91,7 +125,7 @@ def encode_boxes(boxes: np.ndarray,
     top = q.max() if q.size else 0
     width = next(i for i, t in enumerate(_WIDTHS) if top <= np.iinfo(t).max)
     data = q.astype(_WIDTHS[width]).tobytes()
-    packed = zlib.compress(data, 9)
+    packed = _deflate(data)
     if len(packed) < len(data):
         return packed, width | _COMPRESSED, grid
     return data, width, grid
@@ -102,7 +136,7 @@ def decode_boxes(data, codec: int, unit, size=(0, 0)) -> np.ndarray:
     ``size`` (H, W) unless it is (0, 0)."""
     data = bytes(data)
     if codec & _COMPRESSED:
-        data = zlib.decompress(data)
+        data = zlib.decompress(data, -15)
     q = np.frombuffer(data, _WIDTHS[codec & 3]).reshape(-1, 4)
     unit = np.asarray(unit, np.float32)
     boxes = q.astype(np.float32) * np.tile(unit, 2)
@@ -139,7 +173,7 @@ class ProposalCache:
         with open(osp.join(path, 'keys.json')) as f:
             self.keys: List[str] = json.load(f)
         self._index = {k: i for i, k in enumerate(self.keys)}
-        self.codes, self.offsets, self.codecs, self.units, self.sizes, self.status = (
+        self.codes, self.offsets, self.codecs, self.grids, self.sizes, self.status = (
             np.load(osp.join(path, f'{name}.npy'), mmap_mode='r') for name in _ARRAYS)
 
     def __len__(self) -> int:
@@ -160,7 +194,8 @@ class ProposalCache:
         """(N, 4) float32 pixel xyxy boxes of image ``key``."""
         i = self.index(key)
         return decode_boxes(self.codes[self.offsets[i]:self.offsets[i + 1]],
-                            int(self.codecs[i]), self.units[i], self.sizes[i])
+                            int(self.codecs[i]), grid_unit(self.grids[i], self.sizes[i]),
+                            self.sizes[i])
 
     def get_status(self, key: str) -> ProposalStatus:
         """How the boxes of ``key`` were obtained."""
@@ -305,31 +340,33 @@ class ProposalCacheWriter:
             raise RuntimeError(f'cannot finalize {self.path!r}: chunks '
                                f'{sorted(missing)[:10]} not written')
         keys: List[str] = []
-        blobs, codecs, units, sizes, status = [], [], [], [], []
+        blobs, codecs, grids, sizes, status = [], [], [], [], []
         for i in range(num_chunks):
             with np.load(self._chunk_file(i)) as chunk:
                 keys.extend(chunk['keys'].tolist())
                 starts = np.concatenate([[0], np.cumsum(chunk['counts'])])
                 for j, (unit, size) in enumerate(zip(chunk['units'], chunk['sizes'])):
-                    data, codec, grid = encode_boxes(
-                        chunk['boxes'][starts[j]:starts[j + 1]], unit)
+                    # Only a grid that (h, w) integers reproduce exactly is kept.
+                    grid = unit_to_grid(unit, size)
+                    data, codec, used = encode_boxes(
+                        chunk['boxes'][starts[j]:starts[j + 1]],
+                        grid_unit(grid, size))
                     blobs.append(data)
                     codecs.append(codec)
-                    units.append(grid)
+                    grids.append(grid if (used != 1).any() else (0, 0))
                 sizes.append(chunk['sizes'])
                 status.append(chunk['status'])
         if len(keys) != self.meta['num_images']:
             raise RuntimeError(f'chunks hold {len(keys)} images, expected '
                                f'{self.meta["num_images"]}')
-        num_boxes = sum(len(decode_boxes(d, c, u)) for d, c, u in
-                        zip(blobs, codecs, units))
+        num_boxes = sum(len(decode_boxes(d, c, (1, 1))) for d, c in zip(blobs, codecs))
         arrays = dict(
             codes=np.frombuffer(b''.join(blobs), np.uint8),
             offsets=np.concatenate([[0], np.cumsum([len(d) for d in blobs])]
                                    ).astype(np.int64),
             codecs=np.asarray(codecs, np.uint8),
-            units=np.asarray(units, np.float32).reshape(-1, 2),
-            sizes=np.concatenate(sizes).astype(np.int32).reshape(-1, 2),
+            grids=_smallest_uint(np.asarray(grids, np.int64).reshape(-1, 2)),
+            sizes=_smallest_uint(np.concatenate(sizes).astype(np.int64).reshape(-1, 2)),
             status=np.concatenate(status).astype(np.uint8))
         for name, array in arrays.items():
             _atomic_save_npy(osp.join(self.path, f'{name}.npy'), array)

@@ -5,12 +5,14 @@ import json
 from .box_filter import CCOP_FILTER, SOCO_FILTER
 
 PRESETS = dict(
-    # SoCo's boxes, from OpenCV's fast selective search on a downscaled image.
-    soco=dict(type='SelectiveSearch', mode='fast', max_side=128, filter=SOCO_FILTER),
-    # CCOP's recipe: fast mode, its filter (NMS on random scores, top 50).
+    # SoCo's filter on OpenCV selective search with objcon's defaults (a 64 px
+    # search, 2 colour spaces, k 50, 2 strategies: see docs/proposals.md).
+    soco=dict(type='SelectiveSearch', filter=SOCO_FILTER),
+    # CCOP's recipe: fast mode on a downscaled image (128 px, as DETReg), its filter
+    # (aspect, size, NMS 0.5 on random scores, top 50).
     ccop=dict(type='SelectiveSearch', mode='fast', max_side=128, filter=CCOP_FILTER),
     # Unfiltered selective search (e.g. DETReg keeps the first 30: add a filter).
-    selective_search=dict(type='SelectiveSearch', mode='fast', max_side=128),
+    selective_search=dict(type='SelectiveSearch'),
     # DetCon's masks (scale 1000, min size 1000 input-image pixels).
     detcon=dict(type='FelzenszwalbSegments', scale=1000, min_size=1000),
     grid=dict(type='GridBoxes', rows=4, cols=4),

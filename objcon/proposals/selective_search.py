@@ -1,6 +1,6 @@
 """Selective search with OpenCV's ximgproc, on a downscaled copy of the image."""
 import ctypes
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -19,6 +19,13 @@ def _libc_srand():
 
 
 _SRAND = _libc_srand()
+# 'custom' mode's building blocks: colour conversions and similarity factories.
+_COLOR_SPACES = dict(BGR=None, HSV=cv2.COLOR_BGR2HSV, Lab=cv2.COLOR_BGR2Lab)
+_SIMILARITIES = dict(
+    color='createSelectiveSearchSegmentationStrategyColor',
+    fill='createSelectiveSearchSegmentationStrategyFill',
+    size='createSelectiveSearchSegmentationStrategySize',
+    texture='createSelectiveSearchSegmentationStrategyTexture')
 
 
 @PROPOSAL_SOURCES.register_module()
@@ -30,11 +37,18 @@ class SelectiveSearch(BaseProposalSource):
     back to the input image's pixels.
 
     Args:
-        mode (str): ``'fast'`` (``switchToSelectiveSearchFast``) or ``'quality'``.
-            Defaults to ``'fast'``.
+        mode (str): ``'fast'`` (``switchToSelectiveSearchFast``: 2 colour spaces x
+            2 ``k`` x 2 strategies), ``'quality'`` (more of each) or ``'single'``
+            (``switchToSingleStrategy``: one colour space, ``k = base_k``, one
+            strategy; several times faster than fast) or ``'custom'`` (the
+            ``color_spaces`` x ``ks`` x ``strategies`` given below, OpenCV's
+            building blocks). Defaults to ``'custom'``, with the defaults below:
+            on the benchmark (docs/proposals.md) it matches the recall of SoCo's
+            pure-Python search about 50x faster.
         max_side (int, optional): Longest side of the searched image; None searches
-            at full resolution. Defaults to 128.
-        base_k (int): Felzenszwalb ``k`` of the first strategy. Defaults to 150
+            at full resolution. Defaults to 64.
+        base_k (int): ``'fast'``, ``'quality'``, ``'single'`` modes: Felzenszwalb
+            ``k`` of the first segmentation. Defaults to 150
             (OpenCV's default).
         inc_k (int): Increment of ``k`` between strategies. Defaults to 150.
         sigma (float): Gaussian smoothing of the segmentation. Defaults to 0.8.
@@ -51,11 +65,20 @@ class SelectiveSearch(BaseProposalSource):
             to make the order, and anything that depends on it (top-k, CCOP's
             NMS), a function of the image. None leaves ``rand()`` alone.
             Defaults to 0.
+        color_spaces (Sequence[str]): ``'custom'`` mode: colour spaces searched,
+            among ``'BGR', 'HSV', 'Lab'``. Defaults to ``('HSV', 'Lab')``.
+        ks (Sequence[float]): ``'custom'`` mode: Felzenszwalb ``k`` of each
+            initial segmentation (min size = k, as OpenCV's fast mode does).
+            Defaults to (50,).
+        strategies (Sequence[str]): ``'custom'`` mode: merge strategies; each is
+            ``'+'``-joined similarities among ``color, fill, size, texture``
+            (e.g. ``'color+fill+size'``; texture is the costly one). Defaults to
+            ``('color+fill+size', 'size')``.
     """
 
     def __init__(self,
-                 mode: str = 'fast',
-                 max_side: Optional[int] = 128,
+                 mode: str = 'custom',
+                 max_side: Optional[int] = 64,
                  base_k: int = 150,
                  inc_k: int = 150,
                  sigma: float = 0.8,
@@ -63,11 +86,21 @@ class SelectiveSearch(BaseProposalSource):
                  empty_fallback: str = 'whole_image',
                  min_image_size: int = 8,
                  num_threads: Optional[int] = 1,
-                 seed: Optional[int] = 0) -> None:
+                 seed: Optional[int] = 0,
+                 color_spaces: Sequence[str] = ('HSV', 'Lab'),
+                 ks: Sequence[float] = (50, ),
+                 strategies: Sequence[str] = ('color+fill+size', 'size')) -> None:
         super().__init__(filter=filter, empty_fallback=empty_fallback,
                          min_image_size=min_image_size)
-        if mode not in ('fast', 'quality'):
-            raise ValueError(f"mode must be 'fast' or 'quality', got {mode!r}")
+        if mode not in ('fast', 'quality', 'single', 'custom'):
+            raise ValueError(f"mode must be 'fast', 'quality', 'single' or 'custom', "
+                             f'got {mode!r}')
+        unknown = set(color_spaces) - set(_COLOR_SPACES) | {
+            n for st in strategies for n in st.split('+')} - set(_SIMILARITIES)
+        if unknown:
+            raise ValueError(f'unknown colour spaces or similarities: {sorted(unknown)}')
+        self.color_spaces, self.ks = tuple(color_spaces), tuple(ks)
+        self.strategies = tuple(strategies)
         self.mode = mode
         self.max_side = max_side
         self.base_k, self.inc_k, self.sigma = base_k, inc_k, sigma
@@ -83,11 +116,27 @@ class SelectiveSearch(BaseProposalSource):
         if self.num_threads is not None:
             cv2.setNumThreads(self.num_threads)
         small, factors = resize_max_side(img, self.max_side)
-        ss = cv2.ximgproc.segmentation.createSelectiveSearchSegmentation()
-        ss.setBaseImage(small)
+        seg = cv2.ximgproc.segmentation
+        ss = seg.createSelectiveSearchSegmentation()
+        if self.mode == 'custom':
+            for space in self.color_spaces:
+                code = _COLOR_SPACES[space]
+                ss.addImage(small if code is None else cv2.cvtColor(small, code))
+            for k in self.ks:
+                ss.addGraphSegmentation(
+                    seg.createGraphSegmentation(self.sigma, float(k), int(k)))
+            for strategy in self.strategies:
+                parts = [getattr(seg, _SIMILARITIES[n])() for n in strategy.split('+')]
+                ss.addStrategy(parts[0] if len(parts) == 1 else
+                               seg.createSelectiveSearchSegmentationStrategyMultiple(
+                                   *parts))
+        else:
+            ss.setBaseImage(small)
         if self.mode == 'fast':
             ss.switchToSelectiveSearchFast(self.base_k, self.inc_k, self.sigma)
-        else:
+        elif self.mode == 'single':
+            ss.switchToSingleStrategy(self.base_k, self.sigma)
+        elif self.mode == 'quality':
             ss.switchToSelectiveSearchQuality(self.base_k, self.inc_k, self.sigma)
         if self.seed is not None and _SRAND is not None:
             _SRAND(self.seed)

@@ -22,7 +22,7 @@ def scene(h=200, w=320):
 
 def test_selective_search_maps_boxes_back_from_the_downscaled_search():
     img, obj = scene()
-    ss = SelectiveSearch(max_side=80)
+    ss = SelectiveSearch(mode='fast', max_side=80)
     boxes = ss(img)
     # The same search run by hand on the downscaled image, scaled by W/w, H/h.
     nh, nw = downscaled_size(img.shape[:2], 80)
@@ -42,11 +42,24 @@ def test_selective_search_maps_boxes_back_from_the_downscaled_search():
     assert box_iou(boxes, obj).max() > 0.85
     assert ss.box_unit(img.shape[:2]) == (4.0, 4.0)
     assert np.array_equal(boxes, ss(img))  # same image, same boxes, same order
+    # The default (custom) mode finds it as well, also mapped back.
+    default = SelectiveSearch(max_side=80)(img)
+    assert box_iou(default, obj).max() > 0.85 and default[:, 2].max() > 200
+
+
+def test_custom_mode_building_blocks():
+    img, obj = scene(96, 128)
+    one = SelectiveSearch(color_spaces=('HSV', ), strategies=('size', ))(img)
+    two = SelectiveSearch(color_spaces=('HSV', 'Lab'),
+                          strategies=('color+fill+size+texture', 'size'))(img)
+    assert len(two) > len(one) > 0
+    with pytest.raises(ValueError, match='unknown'):
+        SelectiveSearch(strategies=('colour', ))
 
 
 def test_selective_search_full_resolution_and_quality_mode():
     img, obj = scene(96, 128)
-    fast = SelectiveSearch(max_side=None)(img)
+    fast = SelectiveSearch(mode='fast', max_side=None)(img)
     quality = SelectiveSearch(mode='quality', max_side=None)(img)
     assert len(quality) > len(fast)
     assert box_iou(fast, obj).max() > 0.9

@@ -1,0 +1,41 @@
+"""tools/visualize_proposals.py draws a cache's or a source's proposals."""
+import importlib.util
+import os.path as osp
+
+import cv2
+import numpy as np
+
+from objcon.proposals import precompute_proposals
+
+
+def load_tool(repo_root):
+    path = osp.join(repo_root, 'tools', 'visualize_proposals.py')
+    spec = importlib.util.spec_from_file_location('visualize_proposals', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_visualize_from_cache_and_source(tiny_demo_root, tmp_path, repo_root, capsys):
+    tool = load_tool(repo_root)
+    root = osp.join(tiny_demo_root, 'val')
+    image = osp.join(root, '000001.jpg')
+    cache = str(tmp_path / 'cache')
+    precompute_proposals(dict(type='GridBoxes', rows=2, cols=2), root, cache,
+                         show_progress=False)
+    original = cv2.imread(image)
+    out = str(tmp_path / 'cache.png')
+    assert tool.main([image, out, '--cache', cache]) == 0
+    assert '4 boxes' in capsys.readouterr().out
+    drawn = cv2.imread(out)
+    assert drawn.shape == original.shape
+    # The grid's inner edges (column 63/64, row 63/64) are drawn on.
+    assert np.abs(drawn[:, 63].astype(int) - original[:, 63]).sum() > 0
+    out = str(tmp_path / 'masks.png')
+    assert tool.main([image, out, '--source', 'detcon']) == 0
+    assert 'segments' in capsys.readouterr().out
+    assert np.abs(cv2.imread(out).astype(int) - original).mean() > 5
+    # An image the cache does not hold: a clear error, exit status 2.
+    missing = osp.join(tiny_demo_root, 'train', '000000.jpg')
+    assert tool.main([missing, out, '--cache', cache]) == 2
+    assert 'not in the proposal cache' in capsys.readouterr().err
