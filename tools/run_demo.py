@@ -62,6 +62,9 @@ def main(argv=None):
     work = osp.abspath(args.work_dir)
     os.makedirs(work, exist_ok=True)
     env = dict(os.environ, OBJCON_DEMO_ROOT=data)
+    # mmengine imports pkg_resources (see the README): not the user's concern here
+    env['PYTHONWARNINGS'] = ','.join(filter(None, [
+        env.get('PYTHONWARNINGS'), 'ignore:pkg_resources is deprecated']))
     py = sys.executable
 
     t = step(f'demo scenes in {data}')

@@ -1,0 +1,130 @@
+"""SoCo training-step cost against the backbone compute it cannot avoid.
+
+    python benchmarks/train_step.py [--config configs/objcon/soco_r18_fpn_demo.py]
+        [--data data/demo_scenes] [--batch 16] [--repeats 5] [--amp]
+
+Measured side by side in one run on the same batch of views:
+
+- ``step``: ``model.train_step`` (preprocess, EMA update, online + target
+  backbone/FPN, every box on every level through trunk/projector/predictor, loss,
+  backward, optimizer step);
+- ``bare``: the online backbone+FPN forward/backward of the same views;
+- ``bare + target``: that plus the target network's backbone+FPN forward, which any
+  BYOL-style method also pays.
+
+The ratios are the overhead of everything object-level. Also the data pipeline's
+images/s (decode, cached proposals, three views, colour augmentation).
+"""
+import argparse
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--config', default='configs/objcon/soco_r18_fpn_demo.py')
+    parser.add_argument('--data', default='data/demo_scenes',
+                        help='demo scenes root (with proposals/train_soco)')
+    parser.add_argument('--batch', type=int, default=16)
+    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--data-batches', type=int, default=10)
+    parser.add_argument('--amp', action='store_true', help='bf16/fp16 autocast (GPU)')
+    return parser.parse_args()
+
+
+def timed(fn, repeats):
+    fn()  # warm-up
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    out = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        out.append(time.perf_counter() - t)
+    return statistics.median(out)
+
+
+def main():
+    args = parse_args()
+    os.environ['OBJCON_DEMO_ROOT'] = osp.abspath(args.data)
+    from mmengine.config import Config
+    from mmengine.logging import MessageHub
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.runner import Runner
+    from objcon.utils import register_all_modules
+
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(osp.join(REPO, args.config))
+    cfg.work_dir = '/tmp/objcon_bench_train_step'
+    cfg.train_dataloader.batch_size = args.batch
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    elif cfg.optim_wrapper.get('type') == 'AmpOptimWrapper' and device == 'cpu':
+        cfg.optim_wrapper.type = 'OptimWrapper'
+        cfg.optim_wrapper.pop('loss_scale', None)
+    runner = Runner.from_cfg(cfg)
+    MessageHub.get_current_instance().update_info('max_iters', 1000)
+    model = runner.model.to(device).train()
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+
+    loader = runner.build_dataloader(cfg.train_dataloader)
+    it = iter(loader)
+    t = time.perf_counter()
+    batches = [next(it) for _ in range(args.data_batches)]
+    data_s = time.perf_counter() - t
+    images_per_s = args.data_batches * args.batch / data_s
+    data = batches[0]
+    views = model.data_preprocessor(data, True)['inputs']
+
+    def step():
+        model.train_step(data, optim)
+
+    online = model._online_modules()
+    target = model.target_net.module
+
+    def bare():
+        loss = 0
+        for v in views:
+            loss = loss + sum(f.float().mean() for f in model._features(online, v))
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+
+    def bare_target():
+        bare()
+        with torch.no_grad():
+            for v in views:
+                model._features(target, v)
+
+    t_step = timed(step, args.repeats)
+    t_bare = timed(bare, args.repeats)
+    t_bt = timed(bare_target, args.repeats)
+    threads = torch.get_num_threads()
+    print(f'\n{args.config}, batch {args.batch}, views '
+          f'{[tuple(v.shape[-2:]) for v in views]}, {device}'
+          f'{" (" + str(threads) + " threads)" if device == "cpu" else ""}'
+          f'{", AMP" if args.amp else ""}, median of {args.repeats}\n')
+    print('| measurement | s / iteration | SoCo step / it |')
+    print('|---|---|---|')
+    print(f'| SoCo train_step | {t_step:.3f} | 1.00 |')
+    print(f'| bare backbone+FPN fwd/bwd (online) | {t_bare:.3f} | '
+          f'{t_step / t_bare:.2f} |')
+    print(f'| bare + target backbone+FPN forward | {t_bt:.3f} | '
+          f'{t_step / t_bt:.2f} |')
+    print(f'\ndata pipeline: {images_per_s:.1f} images/s '
+          f'({cfg.train_dataloader.num_workers} workers); '
+          f'SoCo step: {args.batch / t_step:.1f} images/s')
+
+
+if __name__ == '__main__':
+    main()

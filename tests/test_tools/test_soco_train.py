@@ -1,0 +1,113 @@
+"""The demo SoCo config through tools/train.py and tools/dist_train.sh (CPU)."""
+import glob
+import json
+import os
+import os.path as osp
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import SOCO_TINY_OPTIONS, soco_schedule_options
+
+pytestmark = pytest.mark.slow
+
+CONFIG = 'configs/objcon/soco_r18_fpn_demo.py'
+
+
+def _env(root):
+    return dict(os.environ, OBJCON_DEMO_ROOT=root, PYTHON=sys.executable,
+                OMP_NUM_THREADS='2')
+
+
+def _train_cmd(work, epochs, *extra):
+    return [sys.executable, 'tools/train.py', CONFIG, '--work-dir', work,
+            '--cfg-options', *SOCO_TINY_OPTIONS, *soco_schedule_options(epochs),
+            'default_hooks.checkpoint.interval=1', *extra]
+
+
+def _scalars(work):
+    """Logged training scalars by iteration, over every run in the work dir."""
+    rows = {}
+    for path in sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                row = json.loads(line)
+                if 'loss' in row:
+                    rows[row['step']] = row
+    return rows
+
+
+def test_loss_falls_and_health_is_logged(tiny_demo_root, tiny_demo_proposals,
+                                         repo_root, tmp_path):
+    work = str(tmp_path / 'work')
+    proc = subprocess.run(_train_cmd(work, 10), cwd=repo_root,
+                          env=_env(tiny_demo_root), capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    rows = _scalars(work)
+    assert sorted(rows) == list(range(1, 31))  # 12 images / 4 = 3 it x 10 epochs
+    losses = [rows[i]['loss'] for i in sorted(rows)]
+    first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
+    assert last < first - 0.1, losses
+    # health: momentum follows the cosine schedule up to 1, boxes are matched
+    assert rows[1]['momentum'] == pytest.approx(0.99, abs=1e-4)
+    assert rows[30]['momentum'] > rows[15]['momentum'] > rows[1]['momentum']
+    assert all(r['matched_pairs'] >= 4 * 2 for r in rows.values())
+    # warmup: lr rises over the first epoch, then the cosine decays it
+    assert rows[1]['lr'] < rows[3]['lr'] and rows[30]['lr'] < rows[4]['lr']
+
+
+def test_kill_then_resume_continues_with_identical_lr_and_momentum(
+        tiny_demo_root, tiny_demo_proposals, repo_root, tmp_path):
+    env = _env(tiny_demo_root)
+    full = str(tmp_path / 'full')
+    proc = subprocess.run(_train_cmd(full, 4), cwd=repo_root, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    cut = str(tmp_path / 'cut')
+    run = subprocess.Popen(_train_cmd(cut, 4), cwd=repo_root, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while not osp.exists(osp.join(cut, 'epoch_2.pth')):
+        assert run.poll() is None and time.time() < deadline
+        time.sleep(0.2)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    with open(osp.join(cut, 'last_checkpoint')) as f:
+        saved = int(osp.basename(f.read().strip())[len('epoch_'):-len('.pth')])
+    assert saved < 4
+
+    proc = subprocess.run(_train_cmd(cut, 4) + ['--resume'], cwd=repo_root,
+                          env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f'resumed epoch: {saved}, iter: {saved * 3}' in proc.stdout + proc.stderr
+    a, b = _scalars(full), _scalars(cut)
+    assert sorted(b) == list(range(1, 13))
+    for it in range(saved * 3 + 1, 13):  # the iterations after the resume
+        assert b[it]['lr'] == pytest.approx(a[it]['lr'], rel=1e-9), it
+        assert b[it]['momentum'] == pytest.approx(a[it]['momentum'], rel=1e-9)
+
+
+def test_two_process_gloo_pretraining(tiny_demo_root, tiny_demo_proposals,
+                                      repo_root, tmp_path):
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    env = dict(_env(tiny_demo_root), PORT=str(port), OMP_NUM_THREADS='1')
+    work = str(tmp_path / 'dist')
+    proc = subprocess.run(
+        ['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir', work,
+         '--cfg-options', *SOCO_TINY_OPTIONS, *soco_schedule_options(2),
+         'default_hooks.checkpoint.interval=2'],
+        cwd=repo_root, env=env, capture_output=True, text=True, timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert 'rank 1 of 2' in out
+    # 12 images over 2 processes x 4 = 1 iteration per epoch
+    assert sorted(_scalars(work)) == [1, 2]
+    assert osp.isfile(osp.join(work, 'epoch_2.pth'))
