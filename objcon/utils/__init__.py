@@ -1,8 +1,9 @@
 from .compat import register_checkpoint_safe_globals
 from .dist import init_cpu_distributed, setup_cpu_distributed
 from .setup_env import register_all_modules
+from .tool_config import load_tool_config
 
 __all__ = [
-    'register_all_modules', 'register_checkpoint_safe_globals',
+    'register_all_modules', 'load_tool_config', 'register_checkpoint_safe_globals',
     'init_cpu_distributed', 'setup_cpu_distributed'
 ]
