@@ -56,8 +56,8 @@ def setup_cpu_distributed(cfg, launcher: str, backend: str = 'gloo') -> bool:
     Returns:
         bool: True if a CPU process group is in use.
     """
-    if not init_cpu_distributed(launcher, backend) and not (
-            dist.is_initialized() and not torch.cuda.is_available()):
+    init_cpu_distributed(launcher, backend)
+    if torch.cuda.is_available() or not dist.is_initialized():
         return False
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})
     wrapper.setdefault('type', 'MMDistributedDataParallel')
