@@ -9,6 +9,7 @@ missing, no unexpected key, equal tensors). Fine-tune with
 ``python tools/train.py DETECTOR_CONFIG --cfg-options load_from=OUT.pth``.
 """
 import argparse
+import os.path as osp
 import sys
 
 import torch
@@ -16,13 +17,17 @@ import torch
 from objcon.transfer import (TRANSFER_PARTS, CheckpointConversionError,
                              convert_pretrain_checkpoint, verify_against_detector)
 
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIGS = {
     # stock mmdet configs: FPN without norm (BN folded), Shared2FC box head
     ('fpn', 'backbone'): 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
     ('fpn', 'neck'): 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
-    ('fpn', 'head'): 'configs/benchmarks/mask-rcnn_r50_fpn_syncbn-4conv1fc_1x_coco.py',
-    ('c4', 'backbone'): 'mmdet::mask_rcnn/mask-rcnn_r50-caffe-c4_1x_coco.py',
-    ('c4', 'head'): 'mmdet::mask_rcnn/mask-rcnn_r50-caffe-c4_1x_coco.py',
+    ('fpn', 'head'): osp.join(
+        REPO, 'configs/benchmarks/mask-rcnn_r50_fpn_syncbn-4conv1fc_1x_coco.py'),
+    ('c4', 'backbone'): osp.join(
+        REPO, 'configs/benchmarks/mask-rcnn_r50_c4_syncbn_1x_coco.py'),
+    ('c4', 'head'): osp.join(
+        REPO, 'configs/benchmarks/mask-rcnn_r50_c4_syncbn_1x_coco.py'),
 }
 
 

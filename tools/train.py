@@ -1,6 +1,7 @@
 """Train (pretrain or fine-tune) from a config with MMEngine's Runner.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+    python tools/train.py CONFIG [--work-dir DIR] [--epochs N | --iters N]
+        [--resume [CKPT]] [--amp] [--cfg-options k=v ...]
     tools/dist_train.sh CONFIG GPUS [args]    # torchrun; gloo on CPU-only machines
 """
 import argparse
@@ -10,7 +11,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from objcon.utils import (load_tool_config, register_all_modules,
-                          setup_cpu_distributed)
+                          set_train_length, setup_cpu_distributed)
 
 
 def parse_args():
@@ -22,6 +23,13 @@ def parse_args():
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the actual batch size '
                         '(cfg.auto_scale_lr.base_batch_size)')
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument('--epochs', type=int,
+                        help='train this many epochs; the lr schedule is stretched '
+                        'to fit (warm-up kept)')
+    length.add_argument('--iters', type=int,
+                        help='train this many iterations (iteration-based '
+                        'configs); the lr schedule is stretched to fit')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='resume from CKPT, or from the latest checkpoint of the work dir '
@@ -41,6 +49,8 @@ def parse_args():
 def build_cfg(args) -> Config:
     cfg = load_tool_config(args.config, args.launcher, args.cfg_options,
                            args.work_dir)
+    if args.epochs is not None or args.iters is not None:
+        set_train_length(cfg, epochs=args.epochs, iters=args.iters)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper == 'AmpOptimWrapper':

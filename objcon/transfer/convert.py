@@ -1,5 +1,8 @@
 """Turn an objcon pretraining checkpoint into weights an mmdet detector loads.
 
+Also reads checkpoints of mmpretrain's self-supervised algorithms (the image-level
+baselines of configs/baselines), whose backbone alone transfers.
+
 Only the online network transfers (the EMA target is the teacher of pretraining,
 not the result). Parts, cumulative:
 
@@ -31,6 +34,11 @@ _PART_PREFIXES = {
     'head': [('trunk.shared_convs.', 'roi_head.bbox_head.shared_convs.'),
              ('trunk.shared_fcs.', 'roi_head.bbox_head.shared_fcs.')],
 }
+# Algorithms whose checkpoints convert: objcon's, and mmpretrain's image-level
+# self-supervised ones (BYOL, MoCo v2, DenseCL...: the baselines), whose ``neck`` is
+# an MLP, not an FPN, so only their backbone transfers.
+_IMAGE_LEVEL_MODULES = ('mmpretrain.models.selfsup', )
+_PRETRAIN_MODULES = ('objcon.models.algorithms', ) + _IMAGE_LEVEL_MODULES
 # C4 models keep res5 in the trunk: it belongs to the backbone part.
 _C4_TRUNK = 'trunk.shared_head.'
 
@@ -55,14 +63,23 @@ def _read_pretrain_checkpoint(path: str) -> Tuple[Dict[str, torch.Tensor], str]:
             'checkpoint (state_dict + meta.cfg) written by tools/train.py')
     cfg = Config.fromstring(ckpt['meta']['cfg'], '.py')
     algo = str(cfg.model.get('type', ''))
+    scope = cfg.get('default_scope') or 'objcon'
     from objcon.registry import MODELS
     from objcon.utils import register_all_modules
     register_all_modules(init_default_scope=False)
-    cls = MODELS.get(algo.split('.')[-1]) if algo else None
-    if cls is None or not cls.__module__.startswith('objcon.models.algorithms'):
+    name = algo if '.' in algo or scope == 'objcon' else f'{scope}.{algo}'
+    try:
+        cls = MODELS.get(name) if algo else None
+    except Exception:  # noqa: BLE001 - an unknown scope is an unknown model
+        cls = None
+    module = getattr(cls, '__module__', '')
+    if not module.startswith(_PRETRAIN_MODULES):
         raise CheckpointConversionError(
-            f'{path} was trained with model type {algo!r}, not an objcon '
-            'pretraining algorithm (a detector checkpoint needs no conversion)')
+            f'{path} was trained with model type {algo!r}, not an objcon or '
+            'mmpretrain self-supervised algorithm (a detector checkpoint needs no '
+            'conversion)')
+    if module.startswith(_IMAGE_LEVEL_MODULES):
+        algo = f'mmpretrain.{cls.__name__}'
     return ckpt['state_dict'], algo
 
 
@@ -88,6 +105,13 @@ def convert_pretrain_checkpoint(path: str, part: str = 'neck'
         raise CheckpointConversionError(
             f'part must be one of {TRANSFER_PARTS}, got {part!r}')
     state, algo = _read_pretrain_checkpoint(path)
+    if algo.startswith('mmpretrain.'):
+        if part != 'backbone':
+            raise CheckpointConversionError(
+                f'{path} is an image-level model ({algo}): only its backbone '
+                'transfers (its neck is a projection MLP, not an FPN); use --part '
+                'backbone')
+        state = {k: v for k, v in state.items() if k.startswith('backbone.')}
     online = {k: v for k, v in state.items() if not k.startswith('target_net.')}
     is_c4 = any(k.startswith(_C4_TRUNK) for k in online)
     wanted = TRANSFER_PARTS[:TRANSFER_PARTS.index(part) + 1]

@@ -1,9 +1,10 @@
 from .compat import register_checkpoint_safe_globals
 from .dist import init_cpu_distributed, setup_cpu_distributed
 from .setup_env import register_all_modules
+from .schedule import set_train_length
 from .tool_config import load_tool_config
 
 __all__ = [
-    'register_all_modules', 'load_tool_config', 'register_checkpoint_safe_globals',
+    'register_all_modules', 'load_tool_config', 'set_train_length', 'register_checkpoint_safe_globals',
     'init_cpu_distributed', 'setup_cpu_distributed'
 ]

@@ -1,0 +1,10 @@
+"""Transfer benchmark: the pretrain -> convert -> fine-tune -> test pipeline, the
+presets of tools/bench.py and their report (table and plot)."""
+from .pipeline import (METRIC_COLUMNS, StepFailed, append_result, convert,
+                       evaluate, finetune, last_checkpoint, pretrain, run_tool,
+                       tool_env)
+
+__all__ = [
+    'METRIC_COLUMNS', 'StepFailed', 'append_result', 'convert', 'evaluate',
+    'finetune', 'last_checkpoint', 'pretrain', 'run_tool', 'tool_env'
+]
