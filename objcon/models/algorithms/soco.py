@@ -4,11 +4,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
-from mmpretrain.models.utils import CosineEMA
 from torch import Tensor, nn
 
-from objcon.models.utils import (assign_scale_levels, correspondence_mask,
-                                 grouped_batch_norm, supports_grouped_batch_norm)
+from objcon.models.utils import (ForeachCosineEMA, assign_scale_levels,
+                                 correspondence_mask, grouped_batch_norm,
+                                 supports_grouped_batch_norm)
 from objcon.registry import MODELS
 
 PairBoxes = Tuple[int, int, Tensor, Tensor, Tensor]
@@ -139,8 +139,9 @@ class SoCo(BaseModel):
                              f'{pool_levels!r}')
         self.pool_levels = pool_levels
         self.batched_embed = batched_embed
-        # mmpretrain's CosineEMA weighs the *new* value: m = 1 - tau.
-        self.target_net = CosineEMA(
+        # mmpretrain's CosineEMA (here its foreach version) weighs the *new*
+        # value: m = 1 - tau.
+        self.target_net = ForeachCosineEMA(
             self._online_modules(), momentum=1 - base_momentum, end_momentum=0.)
 
     def _online_modules(self) -> nn.ModuleDict:
