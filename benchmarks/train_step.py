@@ -3,19 +3,29 @@
     python benchmarks/train_step.py [--config configs/objcon/soco_r18_fpn_demo.py]
         [--data data/demo_scenes] [--batch 16] [--repeats 5] [--amp]
 
-Measured side by side in one run on the same batch of views:
+Measured side by side in one run on the same batch of views, repeats interleaved
+(a contended CPU slows all variants alike):
 
 - ``step``: ``model.train_step`` (preprocess, EMA update, online + target
-  backbone/FPN, every box on every level through trunk/projector/predictor, loss,
-  backward, optimizer step);
+  backbone/FPN, boxes through trunk/projector/predictor, loss, backward,
+  optimizer step) for three variants of the same model:
+  ``per-call`` (reference semantics, one trunk/projector/predictor call per
+  (view, pair, level): what objcon did before the batched path),
+  ``reference`` (the default: same semantics, one call per branch with per-chunk
+  BN statistics) and ``assigned`` (``pool_levels='assigned'``, the opt-in fast
+  mode: each box only on its own level);
 - ``bare``: the online backbone+FPN forward/backward of the same views;
 - ``bare + target``: that plus the target network's backbone+FPN forward, which any
   BYOL-style method also pays.
 
-The ratios are the overhead of everything object-level. Also the data pipeline's
-images/s (decode, cached proposals, three views, colour augmentation).
+The ratios are the overhead of everything object-level. A per-part breakdown of
+each variant's step (forward hooks and wrapped calls; ``backward`` is the whole
+backward pass) follows. Also the data pipeline's images/s (decode, cached
+proposals, three views, colour augmentation).
 """
 import argparse
+import collections
+import functools
 import os
 import os.path as osp
 import statistics
@@ -40,18 +50,66 @@ def parse_args():
     return parser.parse_args()
 
 
-def timed(fn, repeats):
-    fn()  # warm-up
+VARIANTS = {  # name: (pool_levels, batched_embed)
+    'per-call': ('all', False),
+    'reference': ('all', True),
+    'assigned': ('assigned', True),
+}
+
+
+def _sync():
     if torch.cuda.is_available():
         torch.cuda.synchronize()
-    out = []
-    for _ in range(repeats):
-        t = time.perf_counter()
+
+
+def timed_interleaved(fns, repeats):
+    """Median seconds of each of ``fns`` (dict), repeats interleaved."""
+    for fn in fns.values():  # warm-up
         fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        out.append(time.perf_counter() - t)
-    return statistics.median(out)
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            _sync()
+            t = time.perf_counter()
+            fn()
+            _sync()
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+class PartTimer:
+    """Accumulates wall time of module forwards and wrapped calls by part."""
+
+    def __init__(self):
+        self.totals = collections.defaultdict(float)
+        self._start = {}
+
+    def module(self, module, part):
+        def pre(mod, args):
+            _sync()
+            self._start[id(mod)] = time.perf_counter()
+
+        def post(mod, args, out):
+            _sync()
+            self.totals[part] += time.perf_counter() - self._start.pop(id(mod))
+
+        module.register_forward_pre_hook(pre)
+        module.register_forward_hook(post)
+
+    def call(self, obj, attr, part):
+        fn = getattr(obj, attr)
+
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            _sync()
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _sync()
+                self.totals[part] += time.perf_counter() - t
+
+        setattr(obj, attr, wrapped)
 
 
 def main():
@@ -87,11 +145,26 @@ def main():
     data = batches[0]
     views = model.data_preprocessor(data, True)['inputs']
 
-    def step():
-        model.train_step(data, optim)
-
     online = model._online_modules()
     target = model.target_net.module
+    timer = PartTimer()
+    timer.call(model.target_net, 'update_parameters', 'EMA update')
+    for name in ('backbone', 'neck'):
+        if name in online:
+            timer.module(online[name], 'backbone+FPN fwd, online')
+            timer.module(target[name], 'backbone+FPN fwd, target')
+    timer.module(model.roi_align, 'RoIAlign fwd')
+    for branch in (online, target):
+        timer.module(branch['trunk'], 'trunk fwd (online+target)')
+        timer.module(branch['projector'], 'projector fwd (online+target)')
+    timer.module(model.head.predictor, 'predictor fwd')
+    timer.module(model.head.loss_module, 'loss fwd')
+    timer.call(optim, 'backward', 'backward (whole graph)')
+    timer.call(optim, 'step', 'optimizer step (SoCoLARS)')
+
+    def step(pool_levels, batched):
+        model.pool_levels, model.batched_embed = pool_levels, batched
+        model.train_step(data, optim)
 
     def bare():
         loss = 0
@@ -106,24 +179,55 @@ def main():
             for v in views:
                 model._features(target, v)
 
-    t_step = timed(step, args.repeats)
-    t_bare = timed(bare, args.repeats)
-    t_bt = timed(bare_target, args.repeats)
+    fns = {name: functools.partial(step, *cfg_) for name, cfg_ in VARIANTS.items()}
+    fns['bare'] = bare
+    fns['bare + target'] = bare_target
+    # parts: one extra step per variant, after the warm-up
+    parts = {}
+    for name in VARIANTS:
+        fns[name]()
+        timer.totals.clear()
+        t = time.perf_counter()
+        fns[name]()
+        parts[name] = dict(timer.totals, total=time.perf_counter() - t)
+    times = timed_interleaved(fns, args.repeats)
+
     threads = torch.get_num_threads()
     print(f'\n{args.config}, batch {args.batch}, views '
           f'{[tuple(v.shape[-2:]) for v in views]}, {device}'
           f'{" (" + str(threads) + " threads)" if device == "cpu" else ""}'
-          f'{", AMP" if args.amp else ""}, median of {args.repeats}\n')
-    print('| measurement | s / iteration | SoCo step / it |')
-    print('|---|---|---|')
-    print(f'| SoCo train_step | {t_step:.3f} | 1.00 |')
-    print(f'| bare backbone+FPN fwd/bwd (online) | {t_bare:.3f} | '
-          f'{t_step / t_bare:.2f} |')
-    print(f'| bare + target backbone+FPN forward | {t_bt:.3f} | '
-          f'{t_step / t_bt:.2f} |')
+          f'{", AMP" if args.amp else ""}, median of {args.repeats} '
+          'interleaved repeats\n')
+    t_bare, t_bt = times['bare'], times['bare + target']
+    print('| measurement | s / iteration | / bare | / (bare + target) '
+          '| images/s |')
+    print('|---|---|---|---|---|')
+    for name in VARIANTS:
+        t = times[name]
+        print(f'| SoCo train_step, {name} | {t:.3f} | {t / t_bare:.2f} | '
+              f'{t / t_bt:.2f} | {args.batch / t:.1f} |')
+    print(f'| bare backbone+FPN fwd/bwd (online) | {t_bare:.3f} | 1.00 | | |')
+    print(f'| bare + target backbone+FPN forward | {t_bt:.3f} | | 1.00 | |')
+
+    print('\nparts of one step (s):\n')
+    print('| part | ' + ' | '.join(VARIANTS) + ' |')
+    print('|---|' + '---|' * len(VARIANTS))
+    names = list(dict.fromkeys(k for p in parts.values() for k in p
+                               if k != 'total'))
+    for part in names + ['other (preprocess, RoI/mask setup, ...)', 'total']:
+        row = []
+        for name in VARIANTS:
+            p = parts[name]
+            if part == 'total':
+                value = p['total']
+            elif part.startswith('other'):
+                value = p['total'] - sum(v for k, v in p.items() if k != 'total')
+            else:
+                value = p.get(part, 0.)
+            row.append(f'{value:.3f}')
+        print(f'| {part} | ' + ' | '.join(row) + ' |')
     print(f'\ndata pipeline: {images_per_s:.1f} images/s '
-          f'({cfg.train_dataloader.num_workers} workers); '
-          f'SoCo step: {args.batch / t_step:.1f} images/s')
+          f'({cfg.train_dataloader.num_workers} workers)')
 
 
 if __name__ == '__main__':

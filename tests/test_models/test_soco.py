@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 from mmengine.logging import MessageHub
@@ -115,4 +117,83 @@ def test_level_thresholds_must_match_levels():
     cfg = tiny_soco_cfg()
     cfg['level_thresholds'] = (48, 96)
     with pytest.raises(ValueError, match='thresholds'):
+        MODELS.build(cfg)
+
+
+def _loss_and_grads(model, data):
+    losses = model(**data, mode='loss')
+    total = sum(v for k, v in losses.items() if k.startswith('loss'))
+    total.backward()
+    grads = {k: p.grad.clone() for k, p in model.named_parameters()
+             if p.grad is not None}
+    return losses, grads
+
+
+def test_batched_embedding_equals_one_call_per_chunk(soco):
+    """The grouped-BN path is the reference's per-(view, pair, level) loop."""
+    per_call = copy.deepcopy(soco)
+    per_call.batched_embed = False
+    data = soco.data_preprocessor(_batch(), True)
+    losses, grads = _loss_and_grads(soco, data)
+    ref_losses, ref_grads = _loss_and_grads(per_call, data)
+    for key in ref_losses:
+        torch.testing.assert_close(losses[key], ref_losses[key],
+                                   rtol=1e-5, atol=1e-6)
+    assert grads.keys() == ref_grads.keys()
+    assert any(k.startswith('trunk.') for k in grads)
+    for key, grad in ref_grads.items():
+        torch.testing.assert_close(grads[key], grad, rtol=1e-3, atol=1e-6,
+                                   msg=key)
+    # running stats of trunk/projector/predictor, online and target
+    ref_buffers = dict(per_call.named_buffers())
+    for key, buf in soco.named_buffers():
+        torch.testing.assert_close(buf, ref_buffers[key], rtol=1e-5, atol=1e-6,
+                                   msg=key)
+
+
+def test_sync_bn_falls_back_to_one_call_per_chunk(soco, monkeypatch):
+    import objcon.models.algorithms.soco as soco_module
+    calls = []
+    monkeypatch.setattr(soco_module, 'supports_grouped_batch_norm',
+                        lambda m: calls.append(m) or False)
+    trunk_calls = []
+    soco.trunk.register_forward_hook(lambda *_: trunk_calls.append(1))
+    soco(**soco.data_preprocessor(_batch(), True), mode='loss')
+    # 2 pairs x 2 views x 4 levels, online only (hook on the online trunk)
+    assert calls and len(trunk_calls) == 16
+
+
+def test_assigned_levels_keep_the_loss_terms(soco):
+    """Pooling only assigned levels drops just the slots the mask never uses."""
+    data = soco.data_preprocessor(_batch(), True)
+    soco.loss(data['inputs'], data['data_samples'])  # EMA: target := online
+    fast = copy.deepcopy(soco)  # same weights and running stats
+    fast.pool_levels = 'assigned'
+    soco.eval()  # BN from running stats: per box, whatever the batching
+    fast.eval()
+    ref = soco(**data, mode='loss')
+    out = fast(**data, mode='loss')
+    assert float(out['matched_pairs']) == float(ref['matched_pairs']) == 24
+    for key in ('loss_pair0', 'loss_pair1'):
+        torch.testing.assert_close(out[key], ref[key], rtol=1e-5, atol=1e-6)
+        assert float(out[key]) != 0
+
+
+def test_assigned_levels_train(soco):
+    soco.pool_levels = 'assigned'
+    trunk_rows = []
+    soco.trunk.register_forward_hook(
+        lambda m, args, out: trunk_rows.append(args[0].shape[0]))
+    losses, grads = _loss_and_grads(soco, soco.data_preprocessor(_batch(), True))
+    # one chunk per (pair, view) of 2 images x 4 boxes, all in one call
+    assert trunk_rows == [2 * 2 * 2 * 4]
+    assert torch.isfinite(losses['loss_pair0'] + losses['loss_pair1'])
+    assert 'backbone.conv1.weight' in grads and 'trunk.shared_fcs.0.weight' in grads
+
+
+def test_pool_levels_must_be_known():
+    register_all_modules()
+    cfg = tiny_soco_cfg()
+    cfg['pool_levels'] = 'some'
+    with pytest.raises(ValueError, match='pool_levels'):
         MODELS.build(cfg)

@@ -4,13 +4,15 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
-from mmpretrain.models.utils import CosineEMA
 from torch import Tensor, nn
 
-from objcon.models.utils import assign_scale_levels, correspondence_mask
+from objcon.models.utils import (ForeachCosineEMA, assign_scale_levels,
+                                 correspondence_mask, grouped_batch_norm,
+                                 supports_grouped_batch_norm)
 from objcon.registry import MODELS
 
 PairBoxes = Tuple[int, int, Tensor, Tensor, Tensor]
+POOL_LEVELS = ('all', 'assigned')
 
 
 def _field(pair, name: str):
@@ -61,8 +63,20 @@ class SoCo(BaseModel):
     backbone, neck, trunk and projector. For each pair of views (a, b) the loss
     compares a's predictions with b's target projections of the same proposals,
     and the reverse, on the level each box is assigned to in its own view (matches
-    may cross levels). Trunk, projector and predictor run once per (view, pair,
-    level): their BN statistics are per call, as in the reference.
+    may cross levels). Trunk, projector and predictor see each (view, pair,
+    level) chunk as a batch of its own: their BN statistics are per chunk, as in
+    the reference, which calls them once per chunk. objcon runs all chunks of a
+    branch in one call with per-chunk BN (:func:`grouped_batch_norm`, same
+    outputs, gradients and running stats), or, with SyncBN or
+    ``batched_embed=False``, once per chunk.
+
+    ``pool_levels='assigned'`` is an opt-in deviation from the reference: each box
+    is pooled and embedded only on the level it is assigned to in its view, the
+    only slot the loss mask ever uses, so the trunk runs on 1/L of the slots.
+    The loss terms are the same; what changes is BN: the statistics of the
+    trunk/projector/predictor come from one chunk per (view, pair) holding every
+    box on its own level, instead of from every box on one level. With BN in eval
+    mode both modes give the same loss.
 
     The same class is SoCo-FPN (neck=FPN, 4 levels) and SoCo-C4 (no neck, RoIAlign
     14x14 on C4, res5 trunk, one level).
@@ -79,6 +93,12 @@ class SoCo(BaseModel):
             (:func:`assign_scale_levels`). Defaults to (48, 96, 192, 224).
         base_momentum (float): tau at iteration 0 of the cosine EMA schedule
             ``tau(k) = 1 - (1 - base) (cos(pi k / K) + 1) / 2``. Defaults to 0.99.
+        pool_levels (str): ``'all'`` (the reference): every box on every level;
+            ``'assigned'``: every box on its assigned level only (faster; BN
+            statistics differ, see above). Defaults to ``'all'``.
+        batched_embed (bool): Run the trunk/projector/predictor once per branch
+            over all chunks with per-chunk BN statistics (exact, faster). False
+            (or SyncBN anywhere in them): one call per chunk. Defaults to True.
         data_preprocessor (dict, optional): Normalises each view.
         init_cfg (dict, optional): Initialisation config.
     """
@@ -92,6 +112,8 @@ class SoCo(BaseModel):
                  neck: Optional[dict] = None,
                  level_thresholds: Optional[Sequence[float]] = (48, 96, 192, 224),
                  base_momentum: float = 0.99,
+                 pool_levels: str = 'all',
+                 batched_embed: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
@@ -112,8 +134,14 @@ class SoCo(BaseModel):
         if not 0 <= base_momentum < 1:
             raise ValueError(f'base_momentum must be in [0, 1), got {base_momentum}')
         self.base_momentum = base_momentum
-        # mmpretrain's CosineEMA weighs the *new* value: m = 1 - tau.
-        self.target_net = CosineEMA(
+        if pool_levels not in POOL_LEVELS:
+            raise ValueError(f'pool_levels must be one of {POOL_LEVELS}, got '
+                             f'{pool_levels!r}')
+        self.pool_levels = pool_levels
+        self.batched_embed = batched_embed
+        # mmpretrain's CosineEMA (here its foreach version) weighs the *new*
+        # value: m = 1 - tau.
+        self.target_net = ForeachCosineEMA(
             self._online_modules(), momentum=1 - base_momentum, end_momentum=0.)
 
     def _online_modules(self) -> nn.ModuleDict:
@@ -138,20 +166,84 @@ class SoCo(BaseModel):
             x = modules['neck'](x)
         return tuple(x)
 
-    def _embed(self, modules: nn.ModuleDict, feats: Sequence[Tensor],
-               boxes: Tensor, predict: bool) -> Tensor:
-        """(N, K, 4) boxes -> (N, L*K, D) slot embeddings, level-major."""
-        n, k = boxes.shape[:2]
-        index = torch.arange(n, device=boxes.device, dtype=boxes.dtype)
-        rois = torch.cat([index.repeat_interleave(k)[:, None],
-                          boxes.reshape(-1, 4)], 1)
-        out = []
-        for pooled in self.roi_align(feats, rois):
-            z = modules['projector']((modules['trunk'](pooled), ))[0]
-            if predict:
-                z = self.head.predict(z)
-            out.append(z.view(n, k, -1))
-        return torch.cat(out, 1)
+    def _embed_pairs(self, modules: nn.ModuleDict,
+                     feats: Dict[int, Sequence[Tensor]], pairs: List[PairBoxes],
+                     levels: List[Tuple[Tensor, Tensor]],
+                     predict: bool) -> List[Tuple[Tensor, Tensor]]:
+        """Slot embeddings of both views of every pair, for one branch.
+
+        Args:
+            modules (nn.ModuleDict): The branch (online or target).
+            feats (dict[int, Sequence[Tensor]]): Per view, its feature levels.
+            pairs (list[tuple]): From :func:`gather_view_pairs`.
+            levels (list[tuple[Tensor, Tensor]]): Per pair, the (N, K) levels of
+                view a's and view b's boxes.
+            predict (bool): Apply the predictor (online branch).
+
+        Returns:
+            list[tuple[Tensor, Tensor]]: Per pair, view a's and view b's slot
+            embeddings: (N, L*K, D) level-major (slot ``l * K + i`` is box i on
+            level l) for ``pool_levels='all'``, (N, K, D) for ``'assigned'``.
+        """
+        assigned = self.pool_levels == 'assigned'
+        sides = [(v, boxes, lv)
+                 for (a, b, boxes_a, boxes_b, _), (lv_a, lv_b) in zip(pairs, levels)
+                 for v, boxes, lv in ((a, boxes_a, lv_a), (b, boxes_b, lv_b))]
+        # chunks in the reference's call order: pair, view a then b, level
+        chunks = []
+        for v, boxes, lv in sides:
+            n, k = boxes.shape[:2]
+            index = torch.arange(n, device=boxes.device, dtype=boxes.dtype)
+            rois = torch.cat([index.repeat_interleave(k)[:, None],
+                              boxes.reshape(-1, 4)], 1)
+            if assigned:
+                chunks.append(self.roi_align(feats[v], rois, lv.reshape(-1)))
+            else:
+                chunks.extend(self.roi_align(feats[v], rois))
+        out = self._embed_chunks(modules, chunks, predict)
+        per_side = len(chunks) // len(sides)
+        embedded = [
+            torch.cat([z.view(*boxes.shape[:2], -1)
+                       for z in out[i * per_side:(i + 1) * per_side]], 1)
+            for i, (_, boxes, _) in enumerate(sides)
+        ]
+        return list(zip(embedded[0::2], embedded[1::2]))
+
+    def _embed_chunks(self, modules: nn.ModuleDict, chunks: List[Tensor],
+                      predict: bool) -> List[Tensor]:
+        """Trunk -> projector (-> predictor) of each chunk, BN stats per chunk.
+
+        Args:
+            modules (nn.ModuleDict): The branch (online or target).
+            chunks (list[Tensor]): Pooled (R_i, C, S, S) features.
+            predict (bool): Apply the predictor.
+
+        Returns:
+            list[Tensor]: Per chunk, (R_i, D) embeddings.
+        """
+        nets = nn.ModuleList([modules['trunk'], modules['projector']] +
+                             ([self.head.predictor] if predict else []))
+
+        def run(x: Tensor) -> Tensor:
+            z = modules['projector']((modules['trunk'](x), ))[0]
+            return self.head.predict(z) if predict else z
+
+        same_size = len({c.shape[0] for c in chunks}) == 1
+        # checked per call: the Runner may have converted BN to SyncBN
+        if (self.batched_embed and len(chunks) > 1 and same_size
+                and supports_grouped_batch_norm(nets)):
+            with grouped_batch_norm(nets, len(chunks)):
+                return list(run(torch.cat(chunks)).chunk(len(chunks)))
+        return [run(c) for c in chunks]
+
+    def _slot_mask(self, ids: Tensor, levels_a: Tensor,
+                   levels_b: Tensor) -> Tensor:
+        """Correspondence of view a's slots with view b's (see ``_embed_pairs``)."""
+        if self.pool_levels == 'assigned':
+            # one slot per box, on its own level: slots match iff same proposal
+            one = torch.zeros_like(levels_a)
+            return correspondence_mask(ids, ids, one, one, 1)
+        return correspondence_mask(ids, ids, levels_a, levels_b, self.num_levels)
 
     def current_momentum(self) -> float:
         """tau of the latest EMA update (k = updates so far - 1)."""
@@ -183,17 +275,20 @@ class SoCo(BaseModel):
         with torch.no_grad():
             target_feats = {v: self._features(target, inputs[v]) for v in used}
 
-        losses, matched = {}, 0.
-        for i, (a, b, boxes_a, boxes_b, ids) in enumerate(pairs):
+        levels, masks = [], []
+        for a, b, boxes_a, boxes_b, ids in pairs:
             levels_a = assign_scale_levels(boxes_a, self.level_thresholds)
             levels_b = assign_scale_levels(boxes_b, self.level_thresholds)
-            mask = correspondence_mask(ids, ids, levels_a, levels_b,
-                                       self.num_levels)
-            pred_a = self._embed(online, feats[a], boxes_a, predict=True)
-            pred_b = self._embed(online, feats[b], boxes_b, predict=True)
-            with torch.no_grad():
-                proj_a = self._embed(target, target_feats[a], boxes_a, False)
-                proj_b = self._embed(target, target_feats[b], boxes_b, False)
+            levels.append((levels_a, levels_b))
+            masks.append(self._slot_mask(ids, levels_a, levels_b))
+        preds = self._embed_pairs(online, feats, pairs, levels, predict=True)
+        with torch.no_grad():
+            projs = self._embed_pairs(target, target_feats, pairs, levels,
+                                      predict=False)
+
+        losses, matched = {}, 0.
+        for i, mask in enumerate(masks):
+            (pred_a, pred_b), (proj_a, proj_b) = preds[i], projs[i]
             losses[f'loss_pair{i}'] = (
                 self.head.loss(pred_a, proj_b, mask) +
                 self.head.loss(pred_b, proj_a, mask.transpose(1, 2)))
