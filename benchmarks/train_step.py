@@ -14,6 +14,17 @@ Measured side by side in one run on the same batch of views:
 
 The ratios are the overhead of everything object-level. Also the data pipeline's
 images/s (decode, cached proposals, three views, colour augmentation).
+
+Heat-map proposals (``--heatmap-config``, docs/heatmap.md), side by side in the
+same run: the same model and the same batch, once with the pipeline's cached
+selective-search boxes and once with the heat-map source of the heat-map config
+switched on (past its warm-up: heat map of the target C5 of V1, sampling, mapping
+into the views), and their ratio. Then the end-to-end cost on the demo scenes:
+SoCo's selective-search precompute, measured on the first ``--precompute-images``
+train images in a temporary directory and extrapolated linearly to the whole
+split, plus training time = iterations of the demo schedule x the measured step
+time (data loading assumed hidden by the workers); the heat-map recipe has no
+precompute.
 """
 import argparse
 import os
@@ -37,6 +48,13 @@ def parse_args():
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--data-batches', type=int, default=10)
     parser.add_argument('--amp', action='store_true', help='bf16/fp16 autocast (GPU)')
+    parser.add_argument('--heatmap-config',
+                        default='configs/objcon/soco-heatmap_r18_fpn_demo.py',
+                        help='config whose model.proposal_source is compared with '
+                        'cached proposals ("" to skip)')
+    parser.add_argument('--precompute-images', type=int, default=20,
+                        help='train images the selective-search precompute is '
+                        'timed on (0 to skip)')
     return parser.parse_args()
 
 
@@ -124,6 +142,74 @@ def main():
     print(f'\ndata pipeline: {images_per_s:.1f} images/s '
           f'({cfg.train_dataloader.num_workers} workers); '
           f'SoCo step: {args.batch / t_step:.1f} images/s')
+    if args.heatmap_config:
+        heatmap_vs_cached(args, cfg, model, data, optim, loader)
+
+
+def heatmap_vs_cached(args, cfg, model, data, optim, loader):
+    """Step with cached vs heat-map proposals, then precompute + training totals."""
+    import glob
+    import shutil
+    import tempfile
+
+    from mmengine.config import Config
+    from objcon.proposals import PRESETS, precompute_proposals
+    from objcon.registry import PROPOSAL_SOURCES
+
+    hm_cfg = Config.fromfile(osp.join(REPO, args.heatmap_config))
+    source_cfg = dict(hm_cfg.model.proposal_source, warmup_iters=0)
+    source = PROPOSAL_SOURCES.build(source_cfg)
+    pair_boxes = dict(num_boxes=4)
+    pair_boxes.update(hm_cfg.model.get('pair_boxes') or {})
+
+    def cached():
+        model.proposal_source = None
+        model.train_step(data, optim)
+
+    def heatmap():
+        model.proposal_source, model.pair_boxes = source, pair_boxes
+        model.train_step(data, optim)
+
+    # Interleaved, so that load changes on a shared machine hit both alike.
+    t_cached, t_heat = [], []
+    for _ in range(args.repeats):
+        t_cached.append(timed(cached, 1))
+        t_heat.append(timed(heatmap, 1))
+    model.proposal_source = None
+    tc, th = statistics.median(t_cached), statistics.median(t_heat)
+    print(f'\n| proposals | s / iteration | ratio |')
+    print('|---|---|---|')
+    print(f'| cached (selective search, pipeline) | {tc:.3f} | 1.00 |')
+    print(f'| heat map (in model, {args.heatmap_config}) | {th:.3f} | '
+          f'{th / tc:.3f} |')
+
+    if args.precompute_images <= 0:
+        return
+    train_dir = osp.join(os.environ['OBJCON_DEMO_ROOT'], 'train')
+    images = sorted(glob.glob(osp.join(train_dir, '*.jpg')))
+    subset = images[:args.precompute_images]
+    tmp = tempfile.mkdtemp(prefix='objcon_bench_ss_')
+    try:
+        img_dir = osp.join(tmp, 'img')
+        os.makedirs(img_dir)
+        for path in subset:
+            shutil.copy(path, img_dir)
+        t = time.perf_counter()
+        precompute_proposals(PRESETS['soco'], img_dir, osp.join(tmp, 'cache'),
+                             show_progress=False)
+        per_image = (time.perf_counter() - t) / len(subset)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    iters = len(loader) * cfg.train_cfg.max_epochs
+    pre = per_image * len(images)
+    print(f'\nEnd to end on {train_dir} ({len(images)} images, {iters} iterations '
+          f'of batch {args.batch}; precompute timed on {len(subset)} images in one '
+          f'process and extrapolated; training = iterations x median step):')
+    print('| recipe | precompute s | training s | total s |')
+    print('|---|---|---|---|')
+    print(f'| SoCo, cached selective search | {pre:.0f} | {iters * tc:.0f} | '
+          f'{pre + iters * tc:.0f} |')
+    print(f'| SoCo, heat map | 0 | {iters * th:.0f} | {iters * th:.0f} |')
 
 
 if __name__ == '__main__':
