@@ -52,6 +52,8 @@ def parse_args():
                         default='configs/objcon/soco-heatmap_r18_fpn_demo.py',
                         help='config whose model.proposal_source is compared with '
                         'cached proposals ("" to skip)')
+    parser.add_argument('--heatmap-only', action='store_true',
+                        help='skip the bare backbone measurements')
     parser.add_argument('--precompute-images', type=int, default=20,
                         help='train images the selective-search precompute is '
                         'timed on (0 to skip)')
@@ -59,6 +61,12 @@ def parse_args():
 
 
 def timed(fn, repeats):
+    if repeats == 0:  # one call, no warm-up
+        t = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        return time.perf_counter() - t
     fn()  # warm-up
     if torch.cuda.is_available():
         torch.cuda.synchronize()
@@ -124,6 +132,9 @@ def main():
             for v in views:
                 model._features(target, v)
 
+    if args.heatmap_only:
+        heatmap_vs_cached(args, cfg, model, data, optim, loader)
+        return
     t_step = timed(step, args.repeats)
     t_bare = timed(bare, args.repeats)
     t_bt = timed(bare_target, args.repeats)
@@ -171,10 +182,21 @@ def heatmap_vs_cached(args, cfg, model, data, optim, loader):
         model.train_step(data, optim)
 
     # Interleaved, so that load changes on a shared machine hit both alike.
+    cached(), heatmap()  # warm-up
     t_cached, t_heat = [], []
     for _ in range(args.repeats):
-        t_cached.append(timed(cached, 1))
-        t_heat.append(timed(heatmap, 1))
+        t_cached.append(timed(cached, 0))
+        t_heat.append(timed(heatmap, 0))
+    # The heat-map work alone (heat map, sampling, mapping into the views), on the
+    # same batch: robust to load noise, which the step difference is not.
+    from objcon.models.algorithms.soco import gather_view_pairs
+    batch = model.data_preprocessor(data, True)
+    views, samples = batch['inputs'], batch['data_samples']
+    pairs = gather_view_pairs(samples, views[0].device)
+    with torch.no_grad():
+        c5 = model.target_net.module['backbone'](views[model.proposal_view])[-1]
+    t_src = timed(lambda: model.proposal_pairs(c5, views, samples, pairs),
+                  args.repeats)
     model.proposal_source = None
     tc, th = statistics.median(t_cached), statistics.median(t_heat)
     print(f'\n| proposals | s / iteration | ratio |')
@@ -182,6 +204,8 @@ def heatmap_vs_cached(args, cfg, model, data, optim, loader):
     print(f'| cached (selective search, pipeline) | {tc:.3f} | 1.00 |')
     print(f'| heat map (in model, {args.heatmap_config}) | {th:.3f} | '
           f'{th / tc:.3f} |')
+    print(f'| heat-map boxes alone (source + mapping) | {t_src:.4f} | '
+          f'{t_src / tc:.4f} |')
 
     if args.precompute_images <= 0:
         return
