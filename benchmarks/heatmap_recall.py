@@ -27,7 +27,8 @@ sys.path.insert(0, REPO)
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--config', default='configs/objcon/soco-heatmap_r18_fpn_demo.py')
+    parser.add_argument('--config',
+                        default='configs/objcon/soco-heatmap_r18_fpn_demo.py')
     parser.add_argument('--checkpoint', help='trained weights (omit: random init only)')
     parser.add_argument('--data', default='data/demo_scenes')
     parser.add_argument('--split', default='val')

@@ -18,7 +18,10 @@ def _two_blobs(h=96, w=96):
     """A (1, 1, h, w) map with two separated Gaussian blobs (channel = 1)."""
     ys, xs = torch.meshgrid(torch.arange(h).float(), torch.arange(w).float(),
                             indexing='ij')
-    blob = lambda cx, cy, s: torch.exp(-((xs - cx)**2 + (ys - cy)**2) / (2 * s * s))
+
+    def blob(cx, cy, s):
+        return torch.exp(-((xs - cx)**2 + (ys - cy)**2) / (2 * s * s))
+
     return (blob(20, 24, 5) + blob(72, 66, 7))[None, None]
 
 
@@ -41,8 +44,8 @@ def test_registered_and_deterministic_under_seed():
 @pytest.mark.parametrize('dist', [0.25, 20.])
 def test_suppression_keeps_centres_apart(dist):
     src = HeatMapProposals(num_centres=5, suppress_dist=dist, seed=0)
-    # A single sharp peak: without suppression most centres would fall on it.
-    heat = src.heat_map(_two_blobs()[:, :, :, :], (96, 96)).repeat(8, 1, 1)
+    # Two blobs: without suppression most centres would fall on them.
+    heat = src.heat_map(_two_blobs(), (96, 96)).repeat(8, 1, 1)
     centres = src.sample_centres(heat).float()  # (8, 5, 2)
     px = dist * 96 if dist <= 1 else dist
     cheb = (centres[:, :, None] - centres[:, None]).abs().amax(-1)
@@ -127,4 +130,5 @@ def test_pair_boxes_map_v1_boxes_into_crops():
     assert np.allclose(a1, v1) and np.allclose(b1, [[10, 5, 40, 45]] * 4)
     # not visible in V3: the whole-image fallback, id -1
     assert ids2.tolist() == [-1] * 4
-    assert np.allclose(b2, [[0, 0, 50, 50]] * 4) and np.allclose(a2, [[0, 0, 100, 50]] * 4)
+    assert np.allclose(b2, [[0, 0, 50, 50]] * 4)
+    assert np.allclose(a2, [[0, 0, 100, 50]] * 4)
