@@ -22,6 +22,17 @@ The ratios are the overhead of everything object-level. A per-part breakdown of
 each variant's step (forward hooks and wrapped calls; ``backward`` is the whole
 backward pass) follows. Also the data pipeline's images/s (decode, cached
 proposals, three views, colour augmentation).
+
+Heat-map proposals (``--heatmap-config``, docs/heatmap.md), side by side in the
+same run: the same model and the same batch, once with the pipeline's cached
+selective-search boxes and once with the heat-map source of the heat-map config
+switched on (past its warm-up: heat map of the target C5 of V1, sampling, mapping
+into the views), and their ratio. Then the end-to-end cost on the demo scenes:
+SoCo's selective-search precompute, measured on the first ``--precompute-images``
+train images in a temporary directory and extrapolated linearly to the whole
+split, plus training time = iterations of the demo schedule x the measured step
+time (data loading assumed hidden by the workers); the heat-map recipe has no
+precompute.
 """
 import argparse
 import collections
@@ -47,6 +58,15 @@ def parse_args():
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--data-batches', type=int, default=10)
     parser.add_argument('--amp', action='store_true', help='bf16/fp16 autocast (GPU)')
+    parser.add_argument('--heatmap-config',
+                        default='configs/objcon/soco-heatmap_r18_fpn_demo.py',
+                        help='config whose model.proposal_source is compared with '
+                        'cached proposals ("" to skip)')
+    parser.add_argument('--heatmap-only', action='store_true',
+                        help='skip the bare backbone measurements')
+    parser.add_argument('--precompute-images', type=int, default=20,
+                        help='train images the selective-search precompute is '
+                        'timed on (0 to skip)')
     return parser.parse_args()
 
 
@@ -60,6 +80,26 @@ VARIANTS = {  # name: (pool_levels, batched_embed)
 def _sync():
     if torch.cuda.is_available():
         torch.cuda.synchronize()
+
+
+def timed(fn, repeats):
+    if repeats == 0:  # one call, no warm-up
+        t = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        return time.perf_counter() - t
+    fn()  # warm-up
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    out = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        out.append(time.perf_counter() - t)
+    return statistics.median(out)
 
 
 def timed_interleaved(fns, repeats):
@@ -179,6 +219,9 @@ def main():
             for v in views:
                 model._features(target, v)
 
+    if args.heatmap_only:
+        heatmap_vs_cached(args, cfg, model, data, optim, loader)
+        return
     fns = {name: functools.partial(step, *cfg_) for name, cfg_ in VARIANTS.items()}
     fns['bare'] = bare
     fns['bare + target'] = bare_target
@@ -228,6 +271,88 @@ def main():
         print(f'| {part} | ' + ' | '.join(row) + ' |')
     print(f'\ndata pipeline: {images_per_s:.1f} images/s '
           f'({cfg.train_dataloader.num_workers} workers)')
+    if args.heatmap_config:
+        model.pool_levels, model.batched_embed = 'all', True  # the default
+        heatmap_vs_cached(args, cfg, model, data, optim, loader)
+
+
+def heatmap_vs_cached(args, cfg, model, data, optim, loader):
+    """Step with cached vs heat-map proposals, then precompute + training totals."""
+    import glob
+    import shutil
+    import tempfile
+
+    from mmengine.config import Config
+    from objcon.proposals import PRESETS, precompute_proposals
+    from objcon.registry import PROPOSAL_SOURCES
+
+    hm_cfg = Config.fromfile(osp.join(REPO, args.heatmap_config))
+    source_cfg = dict(hm_cfg.model.proposal_source, warmup_iters=0)
+    source = PROPOSAL_SOURCES.build(source_cfg)
+    pair_boxes = dict(num_boxes=4)
+    pair_boxes.update(hm_cfg.model.get('pair_boxes') or {})
+
+    def cached():
+        model.proposal_source = None
+        model.train_step(data, optim)
+
+    def heatmap():
+        model.proposal_source, model.pair_boxes = source, pair_boxes
+        model.train_step(data, optim)
+
+    # Interleaved, so that load changes on a shared machine hit both alike.
+    cached(), heatmap()  # warm-up
+    t_cached, t_heat = [], []
+    for _ in range(args.repeats):
+        t_cached.append(timed(cached, 0))
+        t_heat.append(timed(heatmap, 0))
+    # The heat-map work alone (heat map, sampling, mapping into the views), on the
+    # same batch: robust to load noise, which the step difference is not.
+    from objcon.models.algorithms.soco import gather_view_pairs
+    batch = model.data_preprocessor(data, True)
+    views, samples = batch['inputs'], batch['data_samples']
+    pairs = gather_view_pairs(samples, views[0].device)
+    with torch.no_grad():
+        c5 = model.target_net.module['backbone'](views[model.proposal_view])[-1]
+    t_src = timed(lambda: model.proposal_pairs(c5, views, samples, pairs),
+                  args.repeats)
+    model.proposal_source = None
+    tc, th = statistics.median(t_cached), statistics.median(t_heat)
+    print(f'\n| proposals | s / iteration | ratio |')
+    print('|---|---|---|')
+    print(f'| cached (selective search, pipeline) | {tc:.3f} | 1.00 |')
+    print(f'| heat map (in model, {args.heatmap_config}) | {th:.3f} | '
+          f'{th / tc:.3f} |')
+    print(f'| heat-map boxes alone (source + mapping) | {t_src:.4f} | '
+          f'{t_src / tc:.4f} |')
+
+    if args.precompute_images <= 0:
+        return
+    train_dir = osp.join(os.environ['OBJCON_DEMO_ROOT'], 'train')
+    images = sorted(glob.glob(osp.join(train_dir, '*.jpg')))
+    subset = images[:args.precompute_images]
+    tmp = tempfile.mkdtemp(prefix='objcon_bench_ss_')
+    try:
+        img_dir = osp.join(tmp, 'img')
+        os.makedirs(img_dir)
+        for path in subset:
+            shutil.copy(path, img_dir)
+        t = time.perf_counter()
+        precompute_proposals(PRESETS['soco'], img_dir, osp.join(tmp, 'cache'),
+                             show_progress=False)
+        per_image = (time.perf_counter() - t) / len(subset)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    iters = len(loader) * cfg.train_cfg.max_epochs
+    pre = per_image * len(images)
+    print(f'\nEnd to end on {train_dir} ({len(images)} images, {iters} iterations '
+          f'of batch {args.batch}; precompute timed on {len(subset)} images in one '
+          f'process and extrapolated; training = iterations x median step):')
+    print('| recipe | precompute s | training s | total s |')
+    print('|---|---|---|---|')
+    print(f'| SoCo, cached selective search | {pre:.0f} | {iters * tc:.0f} | '
+          f'{pre + iters * tc:.0f} |')
+    print(f'| SoCo, heat map | 0 | {iters * th:.0f} | {iters * th:.0f} |')
 
 
 if __name__ == '__main__':

@@ -9,6 +9,11 @@ Examples::
     # an online source; mask sources (detcon) also draw their segments
     python tools/visualize_proposals.py data/demo_scenes/val/000000.jpg out.png \\
         --source detcon
+
+    # heat-map proposals of a model (no --checkpoint: random initialisation):
+    # the heat map (target C5 on V1) as an overlay, and the sampled boxes
+    python tools/visualize_proposals.py data/demo_scenes/val/000000.jpg out.png \\
+        --heatmap configs/objcon/soco-heatmap_r18_fpn_demo.py --checkpoint epoch_8.pth
 """
 import argparse
 import os
@@ -28,12 +33,37 @@ def parse_args(argv=None):
     parser.add_argument('out', help='PNG to write')
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument('--cache', help='proposal cache directory')
+    what.add_argument('--heatmap', metavar='CONFIG', help='a config with a heat-map '
+                      'proposal source: draw the model\'s heat map and boxes')
     what.add_argument('--source', help=f'preset ({", ".join(sorted(PRESETS))}) or '
                       'a JSON source config, run on the image')
     parser.add_argument('--img-root', help='root the cache keys are relative to '
                         '(default: the one recorded in the cache)')
+    parser.add_argument('--checkpoint', help='with --heatmap: weights to load '
+                        '(default: random initialisation)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='with --heatmap: seed of the box sampling')
     parser.add_argument('--max-boxes', type=int, help='draw only the first N boxes')
     return parser.parse_args(argv)
+
+
+def draw_heatmap(args, img) -> int:
+    """Overlay the model's heat map on the image and draw its boxes."""
+    import numpy as np
+    import torch
+
+    from objcon.proposals.heatmap_infer import (build_heatmap_model,
+                                                heatmap_proposals)
+    torch.manual_seed(args.seed)
+    model, cfg = build_heatmap_model(args.heatmap, args.checkpoint)
+    model.proposal_source.generator = torch.Generator().manual_seed(args.seed)
+    heat, boxes = heatmap_proposals(model, cfg, img)
+    colour = cv2.applyColorMap((heat * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    overlay = cv2.addWeighted(img, 0.5, colour, 0.5, 0)
+    cv2.imwrite(args.out, draw_proposals(overlay, boxes, None, args.max_boxes))
+    print(f'{args.out}: {len(boxes)} boxes (heat map, '
+          f'{args.checkpoint or "random init"})')
+    return 0
 
 
 def main(argv=None) -> int:
@@ -43,6 +73,8 @@ def main(argv=None) -> int:
         print(f'error: {args.image}: {reason}', file=sys.stderr)
         return 2
     masks = None
+    if args.heatmap:
+        return draw_heatmap(args, img)
     if args.cache:
         cache = ProposalCache(args.cache)
         root = args.img_root or cache.meta.get('img_root') or ''

@@ -10,6 +10,7 @@ from .dataset_index import dataset_fingerprint, list_images
 from .felzenszwalb import FelzenszwalbSegments, masks_to_boxes
 from .grid_boxes import GridBoxes
 from .ground_truth import GroundTruthBoxes
+from .heatmap import HeatMapProposals
 from .image_ops import (downscaled_size, read_image, resize_max_side,
                         scale_boxes_back, to_bgr8)
 from .per_image_batch import PerImageBatchSource
@@ -27,7 +28,7 @@ __all__ = [
     'ProposalCache', 'ProposalCacheWriter', 'write_proposal_cache', 'encode_boxes',
     'decode_boxes',
     'dataset_fingerprint', 'list_images', 'FelzenszwalbSegments', 'masks_to_boxes',
-    'GridBoxes', 'GroundTruthBoxes', 'downscaled_size', 'read_image', 'resize_max_side',
+    'GridBoxes', 'GroundTruthBoxes', 'HeatMapProposals', 'downscaled_size', 'read_image', 'resize_max_side',
     'scale_boxes_back', 'to_bgr8', 'PerImageBatchSource', 'load_cache_for',
     'precompute_proposals', 'process_image', 'PRESETS', 'parse_source', 'RandomBoxes', 'SelectiveSearch',
     'WholeImage', 'draw_proposals'

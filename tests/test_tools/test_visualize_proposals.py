@@ -39,3 +39,18 @@ def test_visualize_from_cache_and_source(tiny_demo_root, tmp_path, repo_root, ca
     missing = osp.join(tiny_demo_root, 'train', '000000.jpg')
     assert tool.main([missing, out, '--cache', cache]) == 2
     assert 'not in the proposal cache' in capsys.readouterr().err
+
+
+def test_visualize_heatmap_random_init(tiny_demo_root, tmp_path, repo_root, capsys,
+                                       monkeypatch):
+    monkeypatch.setenv('OBJCON_DEMO_ROOT', tiny_demo_root)
+    tool = load_tool(repo_root)
+    image = osp.join(tiny_demo_root, 'val', '000001.jpg')
+    out = str(tmp_path / 'heat.png')
+    config = osp.join(repo_root, 'configs/objcon/soco-heatmap_r18_fpn_demo.py')
+    assert tool.main([image, out, '--heatmap', config]) == 0
+    assert '12 boxes (heat map, random init)' in capsys.readouterr().out
+    drawn, original = cv2.imread(out), cv2.imread(image)
+    assert drawn.shape == original.shape
+    # the colour-mapped overlay changes the whole image
+    assert np.abs(drawn.astype(int) - original).mean() > 10

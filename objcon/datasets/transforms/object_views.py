@@ -8,7 +8,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from objcon.registry import TRANSFORMS
-from .view_geometry import (box_area, boxes_to_view, intersect,
+from .view_geometry import (box_area, boxes_to_view, intersect, jitter_boxes,
                             random_resized_crop)
 
 _VIEW_KEYS = {'size', 'crop', 'source', 'flip_prob', 'pipeline', 'box_cutout'}
@@ -251,20 +251,8 @@ class ObjectViews(BaseTransform):
     # ----------------------------------------------------------------- boxes
     @staticmethod
     def _jitter(boxes: np.ndarray, crop: np.ndarray, cfg: dict) -> np.ndarray:
-        out = boxes.copy()
-        for i, (x1, y1, x2, y2) in enumerate(boxes):
-            if np.random.rand() >= cfg['prob']:
-                continue
-            u = np.random.uniform(-1., 1., 4)
-            w, h = x2 - x1, y2 - y1
-            nx1 = x1 + u[0] * cfg['shift'] * w
-            ny1 = y1 + u[1] * cfg['shift'] * h
-            nw = w * (1. + u[2] * cfg['scale'])
-            nh = h * (1. + u[3] * cfg['scale'])
-            box = np.array([nx1, ny1, nx1 + nw, ny1 + nh])
-            if box_area(intersect(box[None], crop))[0] > 0:
-                out[i] = box
-        return out
+        # Shared with the in-model (heat-map) boxes of SoCo.
+        return jitter_boxes(boxes, crop, cfg['prob'], cfg['shift'], cfg['scale'])
 
     def _pair_slots(self, props: np.ndarray, ids: np.ndarray,
                     selections: List[Optional[np.ndarray]],

@@ -131,6 +131,42 @@ def boxes_from_view(boxes: np.ndarray, crop: np.ndarray, view_wh: Tuple[int, int
     return out * np.array([sx, sy, sx, sy]) + crop[[0, 1, 0, 1]]
 
 
+def jitter_boxes(boxes: np.ndarray, crop: np.ndarray, prob: float = 0.5,
+                 shift: float = 0.1, scale: float = 0.1, rng=None) -> np.ndarray:
+    """SoCo's box jitter: per box, with probability ``prob``,
+    ``x1 += U(-shift, shift) w``, ``y1 += U(-shift, shift) h``,
+    ``w *= 1 + U(-scale, scale)``, ``h *= 1 + U(-scale, scale)``; a jittered box
+    that leaves ``crop`` keeps its original value.
+
+    Args:
+        boxes (np.ndarray): (N, 4) xyxy on the original image.
+        crop (np.ndarray): (4,) the crop xyxy the boxes must still overlap.
+        prob (float): Jitter probability per box. Defaults to 0.5.
+        shift (float): Relative shift range. Defaults to 0.1.
+        scale (float): Relative scale range. Defaults to 0.1.
+        rng (np.random.RandomState | np.random.Generator, optional): Where the
+            draws come from. Defaults to numpy's global generator.
+
+    Returns:
+        np.ndarray: (N, 4) float64 xyxy.
+    """
+    rng = np.random.mtrand._rand if rng is None else rng
+    out = np.asarray(boxes, np.float64).copy()
+    for i, (x1, y1, x2, y2) in enumerate(out.copy()):
+        if rng.uniform() >= prob:  # same draw as np.random.rand()
+            continue
+        u = rng.uniform(-1., 1., 4)
+        w, h = x2 - x1, y2 - y1
+        nx1 = x1 + u[0] * shift * w
+        ny1 = y1 + u[1] * shift * h
+        nw = w * (1. + u[2] * scale)
+        nh = h * (1. + u[3] * scale)
+        box = np.array([nx1, ny1, nx1 + nw, ny1 + nh])
+        if box_area(intersect(box[None], crop))[0] > 0:
+            out[i] = box
+    return out
+
+
 def _strictly_positive(boxes: np.ndarray, vw: float, vh: float) -> np.ndarray:
     """Keep x1 < x2 and y1 < y2 after float32 rounding of sub-pixel boxes."""
     for lo, hi, limit in ((0, 2, vw), (1, 3, vh)):

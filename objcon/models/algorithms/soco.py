@@ -1,6 +1,7 @@
 from math import cos, pi
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
@@ -8,8 +9,9 @@ from torch import Tensor, nn
 
 from objcon.models.utils import (ForeachCosineEMA, assign_scale_levels,
                                  correspondence_mask, grouped_batch_norm,
+                                 pair_boxes_from_view,
                                  supports_grouped_batch_norm)
-from objcon.registry import MODELS
+from objcon.registry import MODELS, PROPOSAL_SOURCES
 
 PairBoxes = Tuple[int, int, Tensor, Tensor, Tensor]
 POOL_LEVELS = ('all', 'assigned')
@@ -99,6 +101,18 @@ class SoCo(BaseModel):
         batched_embed (bool): Run the trunk/projector/predictor once per branch
             over all chunks with per-chunk BN statistics (exact, faster). False
             (or SyncBN anywhere in them): one call per chunk. Defaults to True.
+        proposal_source (dict, optional): An in-model proposal source
+            (``PROPOSAL_SOURCES``, a :class:`BaseBatchProposalSource` such as
+            :class:`~objcon.proposals.HeatMapProposals`) called on the target
+            network's last backbone level (C5) of view ``proposal_view``; its
+            boxes replace the pipeline's ``view_pairs`` boxes (docs/heatmap.md).
+            The samples must carry ``view_params``. Defaults to None (boxes from
+            the pipeline).
+        proposal_view (int): The view the source proposes on. Defaults to 0 (V1).
+        pair_boxes (dict, optional): How in-model boxes become each pair's slots:
+            keyword arguments of :func:`pair_boxes_from_view` (``num_boxes``,
+            ``min_visible_fraction``, ``min_area``, ``jitter``). Defaults to
+            ``dict(num_boxes=4)``.
         data_preprocessor (dict, optional): Normalises each view.
         init_cfg (dict, optional): Initialisation config.
     """
@@ -114,6 +128,9 @@ class SoCo(BaseModel):
                  base_momentum: float = 0.99,
                  pool_levels: str = 'all',
                  batched_embed: bool = True,
+                 proposal_source: Optional[dict] = None,
+                 proposal_view: int = 0,
+                 pair_boxes: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
@@ -143,6 +160,11 @@ class SoCo(BaseModel):
         # value: m = 1 - tau.
         self.target_net = ForeachCosineEMA(
             self._online_modules(), momentum=1 - base_momentum, end_momentum=0.)
+        self.proposal_source = PROPOSAL_SOURCES.build(proposal_source) \
+            if proposal_source is not None else None
+        self.proposal_view = int(proposal_view)
+        self.pair_boxes = dict(num_boxes=4)
+        self.pair_boxes.update(pair_boxes or {})
 
     def _online_modules(self) -> nn.ModuleDict:
         mods = dict(backbone=self.backbone, trunk=self.trunk,
@@ -245,6 +267,56 @@ class SoCo(BaseModel):
             return correspondence_mask(ids, ids, one, one, 1)
         return correspondence_mask(ids, ids, levels_a, levels_b, self.num_levels)
 
+    def _target_features(self, target: nn.ModuleDict, inputs: List[Tensor],
+                         used: Sequence[int]) -> Tuple[dict, Optional[Tensor]]:
+        """Target features of the used views, and the target C5 of
+        ``proposal_view`` when a proposal source needs it (no extra forward)."""
+        if self.proposal_source is None:
+            return {v: self._features(target, inputs[v]) for v in used}, None
+        feats, c5 = {}, None
+        for v in sorted(set(used) | {self.proposal_view}):
+            x = target['backbone'](inputs[v])
+            if v == self.proposal_view:
+                c5 = x[-1]
+            if v in used:
+                feats[v] = tuple(target['neck'](x)) if 'neck' in target \
+                    else tuple(x)
+        return feats, c5
+
+    def proposal_pairs(self, c5: Tensor, inputs: List[Tensor],
+                       data_samples: Sequence,
+                       pairs: List[PairBoxes]) -> List[PairBoxes]:
+        """Replace the pipeline's boxes by the proposal source's.
+
+        Args:
+            c5 (Tensor): Target C5 of ``proposal_view`` (N, C, h, w).
+            inputs (list[Tensor]): The views' batches.
+            data_samples (Sequence): Samples with ``view_params`` metainfo.
+            pairs (list[tuple]): :func:`gather_view_pairs`' output (only the view
+                indices are kept).
+
+        Returns:
+            list[tuple]: Same form, boxes from the source (docs/heatmap.md).
+        """
+        view = inputs[self.proposal_view]
+        shapes = [tuple(view.shape[-2:])] * view.shape[0]
+        with torch.no_grad():
+            found = self.proposal_source(c5, shapes)
+        views = [(a, b) for a, b, *_ in pairs]
+        per_sample = [
+            pair_boxes_from_view(boxes.cpu().numpy(), self.proposal_view,
+                                 ds.metainfo['view_params'], views,
+                                 **self.pair_boxes)
+            for boxes, ds in zip(found, data_samples)
+        ]
+        device = view.device
+        out = []
+        for i, (a, b) in enumerate(views):
+            stacked = [torch.from_numpy(np.stack([s[i][j] for s in per_sample]))
+                       .to(device) for j in range(3)]
+            out.append((a, b, *stacked))
+        return out
+
     def current_momentum(self) -> float:
         """tau of the latest EMA update (k = updates so far - 1)."""
         k = max(int(self.target_net.steps) - 1, 0)
@@ -273,7 +345,9 @@ class SoCo(BaseModel):
         used = sorted({v for a, b, *_ in pairs for v in (a, b)})
         feats = {v: self._features(online, inputs[v]) for v in used}
         with torch.no_grad():
-            target_feats = {v: self._features(target, inputs[v]) for v in used}
+            target_feats, c5 = self._target_features(target, inputs, used)
+        if self.proposal_source is not None:  # boxes from the target's own C5
+            pairs = self.proposal_pairs(c5, inputs, data_samples, pairs)
 
         levels, masks = [], []
         for a, b, boxes_a, boxes_b, ids in pairs:
@@ -296,6 +370,10 @@ class SoCo(BaseModel):
         ref = next(iter(losses.values()))
         losses['momentum'] = ref.new_tensor(self.current_momentum())
         losses['matched_pairs'] = ref.new_tensor(matched)
+        if self.proposal_source is not None and \
+                hasattr(self.proposal_source, 'in_warmup'):
+            losses['proposal_warmup'] = ref.new_tensor(
+                float(self.proposal_source.in_warmup()))
         return losses
 
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
