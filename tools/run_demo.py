@@ -34,8 +34,8 @@ def parse_args(argv=None):
                         help='demo scenes root (generated if absent)')
     parser.add_argument('--pretrain-epochs', type=int, default=4,
                         help='SoCo epochs over the 400 train images (default 4)')
-    parser.add_argument('--finetune-iters', type=int, default=150,
-                        help='Mask R-CNN fine-tuning iterations (default 150)')
+    parser.add_argument('--finetune-iters', type=int, default=300,
+                        help='Mask R-CNN fine-tuning iterations (default 300)')
     parser.add_argument('--no-pretrain', action='store_true',
                         help='fine-tune from scratch (the baseline row)')
     parser.add_argument('--workers', type=int, default=2,
@@ -105,7 +105,9 @@ def main(argv=None):
     t = step(f'fine-tune Mask R-CNN R18-FPN from {init}, {n} iterations, labels')
     ft_dir = osp.join(work, 'finetune')
     run([py, 'tools/train.py', FINETUNE_CONFIG, '--work-dir', ft_dir,
-         '--cfg-options', f'train_cfg.max_iters={n}', f'train_cfg.val_interval={n}',
+         # validation past the end: the test step below evaluates, once
+         '--cfg-options', f'train_cfg.max_iters={n}',
+         f'train_cfg.val_interval={n + 1}',
          f'default_hooks.checkpoint.interval={n}',
          f'param_scheduler.1.end={n}',
          f'param_scheduler.1.milestones=[{int(n * 0.75)},{int(n * 0.9)}]',
