@@ -43,11 +43,12 @@ def parse_args(argv=None):
                         help='fine-tuning config overrides')
     args = parser.parse_args(argv)
     # the steps run from the repository root: paths given from here must hold there
-    for name in ('checkpoint', 'config', 'work_dir', 'results', 'data'):
-        value = getattr(args, name)
-        if value and value.lower() != 'none' and osp.exists(value) \
-                or name in ('work_dir', 'results', 'data') and value:
-            setattr(args, name, osp.abspath(value))
+    for name in ('checkpoint', 'config'):  # or 'none' / an mmdet:: name
+        if osp.exists(getattr(args, name)):
+            setattr(args, name, osp.abspath(getattr(args, name)))
+    for name in ('work_dir', 'results', 'data'):
+        if getattr(args, name):
+            setattr(args, name, osp.abspath(getattr(args, name)))
     return args
 
 

@@ -88,10 +88,7 @@ def main(argv=None):
         t = step(f'SoCo pretraining, R18-FPN, {e} epochs, no labels')
         pre_dir = osp.join(work, 'pretrain')
         run([py, 'tools/train.py', PRETRAIN_CONFIG, '--work-dir', pre_dir,
-             '--cfg-options', f'train_cfg.max_epochs={e}',
-             f'default_hooks.checkpoint.interval={e}',
-             f'param_scheduler.1.T_max={max(e - 1, 1)}',
-             f'param_scheduler.1.end={e}'], env)
+             '--epochs', str(e)], env)
         timings['pretrain'] = time.time() - t
 
         t = step('convert the online weights (backbone + FPN) for mmdet')
@@ -105,13 +102,10 @@ def main(argv=None):
     t = step(f'fine-tune Mask R-CNN R18-FPN from {init}, {n} iterations, labels')
     ft_dir = osp.join(work, 'finetune')
     run([py, 'tools/train.py', FINETUNE_CONFIG, '--work-dir', ft_dir,
-         # validation past the end: the test step below evaluates, once
-         '--cfg-options', f'train_cfg.max_iters={n}',
-         f'train_cfg.val_interval={n + 1}',
-         f'default_hooks.checkpoint.interval={n}',
-         f'param_scheduler.1.end={n}',
-         f'param_scheduler.1.milestones=[{int(n * 0.75)},{int(n * 0.9)}]',
-         *load_from], env)
+         '--iters', str(n),
+         # no validation in training (mmengine validates at the last iteration
+         # whatever the interval): the test step below evaluates, once
+         '--cfg-options', f'train_cfg.val_begin={n + 1}', *load_from], env)
     ckpt = osp.join(ft_dir, f'iter_{n}.pth')
     timings['finetune'] = time.time() - t
 

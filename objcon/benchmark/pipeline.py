@@ -126,7 +126,12 @@ def finetune(config: str, work_dir: str, env: Dict[str, str],
     """
     length = (['--iters', str(iters)] if iters else
               ['--epochs', str(epochs)] if epochs else [])
-    opts = [f'randomness.seed={seed}', *options]
+    opts = [f'randomness.seed={seed}']
+    if iters or epochs:
+        # mmengine validates at the last step whatever the interval: that would
+        # repeat the evaluate() step
+        opts.append(f'train_cfg.val_begin={(iters or epochs) + 1}')
+    opts += list(options)
     if load_from:
         opts.append(f'load_from={load_from}')
     seconds = run_tool(_train_cmd(config, work_dir, gpus, length, opts), env,

@@ -57,6 +57,9 @@ def test_benchmark_det_appends_a_row_with_finite_ap(soco_demo_checkpoint,
     for col in ('APbb', 'APbb50', 'APmk'):
         assert math.isfinite(float(row[col])) and 0 <= float(row[col]) <= 1
     assert osp.isfile(tmp_path / 'bench' / 'converted.pth')
+    # evaluated once, by the test step: no validation pass at the end of training
+    log = (tmp_path / 'bench' / 'finetune.log').read_text()
+    assert 'Saving checkpoint at 2 iterations' in log and 'Iter(val)' not in log
 
 
 def test_benchmark_det_refuses_a_missing_checkpoint(tmp_path, repo_root):
