@@ -1,0 +1,436 @@
+"""objcon-bench: object-level vs image-level pretraining vs none, on the demo scenes.
+
+Every row of a bench pretrains a ResNet on the demo train images without labels
+for the same budget (same images seen, same backbone, same view resolution),
+converts the result for mmdet, fine-tunes mmdet's Mask R-CNN on the train split
+with labels for the same iterations, and evaluates on the val split with mmdet's
+CocoMetric. Each step is the user's own tool (see :mod:`.pipeline`); a preset
+only chooses lengths, sizes and seeds, and changes the method configs through
+``--cfg-options`` (never another code path).
+
+The run is resumable: a finished (method, seed) leaves a JSON record in
+``<work_dir>/records`` and is skipped when the bench runs again.
+"""
+import json
+import math
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from .pipeline import (REPO, StepFailed, convert, evaluate, finetune, pretrain,
+                       run_tool, tool_env)
+
+FINETUNE_CONFIG = 'configs/benchmarks/mask-rcnn_r18_fpn_demo.py'
+SOCO_LEVELS = (48, 96, 192, 224)  # SoCo's level thresholds at 224 px views
+
+
+@dataclass(frozen=True)
+class Method:
+    """One row of the bench.
+
+    Args:
+        name (str): Row key (``--methods``).
+        label (str): What the table and plot call it.
+        config (str, optional): Pretraining config; None = no pretraining.
+        part (str): What transfers (``convert_to_mmdet.py --part``).
+        proposals (bool): Needs the selective-search cache (precomputed once).
+        views (dict): Config key of each view's size -> its size relative to
+            the preset's view size.
+        soco_levels (bool): Scale SoCo's level thresholds with the views.
+        heatmap_warmup (bool): Scale the heat-map warm-up with the schedule.
+        kind (str): 'object', 'image' or 'none' (plot colour).
+    """
+    name: str
+    label: str
+    config: Optional[str]
+    part: str = 'backbone'
+    proposals: bool = False
+    views: Dict[str, float] = field(default_factory=dict)
+    soco_levels: bool = False
+    heatmap_warmup: bool = False
+    kind: str = 'image'
+
+
+def _object_views(index: int) -> Dict[str, float]:
+    base = f'train_dataloader.dataset.pipeline.{index}.views'
+    return {f'{base}.0.size': 1, f'{base}.1.size': 1, f'{base}.2.size': 0.5}
+
+
+METHODS = {m.name: m for m in [
+    Method('scratch', 'scratch (no pretraining)', None, part='-', kind='none'),
+    Method('byol', 'BYOL (mmpretrain)', 'configs/baselines/byol_r18_demo.py',
+           views={'train_dataloader.dataset.pipeline.1.transforms.0.0.scale': 1,
+                  'train_dataloader.dataset.pipeline.1.transforms.1.0.scale': 1}),
+    Method('mocov2', 'MoCo v2 (mmpretrain)', 'configs/baselines/mocov2_r18_demo.py',
+           views={'train_dataloader.dataset.pipeline.1.transforms.0.0.scale': 1}),
+    Method('soco', 'SoCo (selective search)', 'configs/objcon/soco_r18_fpn_demo.py',
+           part='neck', proposals=True, views=_object_views(2), soco_levels=True,
+           kind='object'),
+    Method('soco-heatmap', 'SoCo, heat-map boxes',
+           'configs/objcon/soco-heatmap_r18_fpn_demo.py', part='neck',
+           views=_object_views(1), soco_levels=True, heatmap_warmup=True,
+           kind='object'),
+]}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Sizes and lengths of a bench run.
+
+    Args:
+        name (str): ``smoke``, ``cpu`` or ``gpu``.
+        train, val (int): Demo scenes generated (when the data root is absent).
+        image_size (int): Scene side, and the fine-tuning / test resize.
+        view_size (int): Pretraining view side (V3 of SoCo: half of it).
+        pretrain_epochs (int): Epochs over the train images, every method.
+        finetune_iters (int): Mask R-CNN iterations (batch 4), every row.
+        seeds (tuple): Each seed runs the whole row (pretrain and fine-tune).
+        data (str, optional): Default data root (None: inside the work dir).
+        heatmap_warmup (float): Fraction of the pretraining iterations that
+            use grid boxes before the heat map.
+    """
+    name: str
+    train: int
+    val: int
+    image_size: int
+    view_size: int
+    pretrain_epochs: int
+    finetune_iters: int
+    seeds: Tuple[int, ...]
+    data: Optional[str] = None
+    heatmap_warmup: float = 0.25
+    pretrain_batch: int = 16
+
+
+PRESETS = {p.name: p for p in [
+    # CI: every row end to end in minutes; the numbers mean nothing
+    Preset('smoke', train=48, val=8, image_size=256, view_size=128,
+           pretrain_epochs=1, finetune_iters=4, seeds=(0, )),
+    # this machine (2 CPU cores): <= 60 minutes
+    Preset('cpu', train=400, val=100, image_size=256, view_size=128,
+           pretrain_epochs=3, finetune_iters=150, seeds=(0, 1),
+           data='data/demo_scenes'),
+    # one GPU: the same recipe, longer, at SoCo's 224 px views on 512 px scenes
+    Preset('gpu', train=4000, val=500, image_size=512, view_size=224,
+           pretrain_epochs=50, finetune_iters=3000, seeds=(0, 1, 2),
+           data='data/demo_scenes_512'),
+]}
+
+
+def pretrain_options(method: Method, preset: Preset) -> List[str]:
+    """The ``--cfg-options`` that size ``method``'s pretraining for ``preset``."""
+    v = preset.view_size
+    opts = [f'{key}={round(v * rel)}' for key, rel in method.views.items()]
+    opts.append(f'train_dataloader.batch_size={preset.pretrain_batch}')
+    if method.soco_levels:
+        levels = tuple(round(t * v / 224) for t in SOCO_LEVELS)
+        opts.append(f'model.level_thresholds={levels}')
+    if method.heatmap_warmup:
+        opts.append(f'model.proposal_source.warmup_iters='
+                    f'{round(preset.heatmap_warmup * pretrain_iters(preset))}')
+    return opts
+
+
+def pretrain_iters(preset: Preset) -> int:
+    """Iterations of a pretraining run (the configs drop the last partial batch)."""
+    return preset.pretrain_epochs * (preset.train // preset.pretrain_batch)
+
+
+def finetune_options(preset: Preset) -> List[str]:
+    """Fine-tuning / test resize of the demo Mask R-CNN config."""
+    s = preset.image_size
+    return [f'train_dataloader.dataset.pipeline.2.scale=({s},{s})',
+            f'test_dataloader.dataset.pipeline.1.scale=({s},{s})']
+
+
+@dataclass
+class Bench:
+    """One bench run: a preset, the rows to run and where everything goes.
+
+    Args:
+        preset (Preset): Lengths, sizes and seeds.
+        work_dir (str): Logs, checkpoints, records and the report.
+        data (str): Demo scenes root (generated if absent).
+        methods (Sequence[str]): Rows, keys of :data:`METHODS`.
+        seeds (Sequence[int]): Overrides the preset's seeds.
+        gpus (int): > 1 trains and tests with the dist_*.sh launchers.
+        keep_checkpoints (bool): Keep the pretraining / fine-tuning
+            checkpoints of every row (they are deleted once a row is done).
+    """
+    preset: Preset
+    work_dir: str
+    data: str
+    methods: Sequence[str]
+    seeds: Sequence[int]
+    gpus: int = 1
+    keep_checkpoints: bool = False
+
+    def __post_init__(self):
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown:
+            raise ValueError(f'unknown method(s) {unknown}; known: {list(METHODS)}')
+        self.work_dir = osp.abspath(self.work_dir)
+        self.data = osp.abspath(self.data)
+        self.env = tool_env(self.data)
+
+    # ---- paths
+    def record_path(self, method: str, seed: int) -> str:
+        return osp.join(self.work_dir, 'records', f'{method}_seed{seed}.json')
+
+    @property
+    def proposal_cache(self) -> str:
+        return osp.join(self.work_dir, 'proposals', 'train_soco')
+
+    def plan(self) -> List[Tuple[str, int]]:
+        """(method, seed) pairs still to run, seed-major (a partial run has
+        every method of its first seeds)."""
+        return [(m, s) for s in self.seeds for m in self.methods
+                if not osp.isfile(self.record_path(m, s))]
+
+    # ---- steps
+    def ensure_data(self, log) -> float:
+        from objcon.datasets.demo_scenes import demo_scenes_exist
+        if demo_scenes_exist(self.data):
+            return 0.
+        p = self.preset
+        log(f'generating {p.train} + {p.val} demo scenes at {p.image_size} px '
+            f'in {self.data}')
+        return run_tool([sys.executable, 'tools/make_demo_data.py', '--out',
+                         self.data, '--train', str(p.train), '--val', str(p.val),
+                         '--size', str(p.image_size), '--quiet'], self.env,
+                        osp.join(self.work_dir, 'logs', 'make_demo_data.log'))
+
+    def ensure_proposals(self, log) -> float:
+        """Selective search of the train images, once per bench (seconds;
+        recorded, so a resumed bench reports the first run's time)."""
+        record = osp.join(self.work_dir, 'proposals', 'time.json')
+        if osp.isfile(record):
+            with open(record) as f:
+                return json.load(f)['seconds']
+        log(f'selective-search proposals of the train images -> '
+            f'{self.proposal_cache}')
+        seconds = run_tool(
+            [sys.executable, 'tools/precompute_proposals.py',
+             osp.join(self.data, 'train'), self.proposal_cache, '--source', 'soco',
+             '--workers', str(os.cpu_count() or 1)], self.env,
+            osp.join(self.work_dir, 'logs', 'precompute_proposals.log'))
+        with open(record, 'w') as f:
+            json.dump({'seconds': seconds}, f)
+        return seconds
+
+    def run_row(self, name: str, seed: int, proposal_seconds: float, log) -> dict:
+        """Pretrain -> convert -> fine-tune -> evaluate one (method, seed);
+        returns and saves its record."""
+        method, p = METHODS[name], self.preset
+        row_dir = osp.join(self.work_dir, f'{name}_seed{seed}')
+        logs = osp.join(row_dir, 'logs')
+        record = dict(method=name, label=method.label, kind=method.kind, seed=seed,
+                      preset=p.name, pretrain_s=0., convert_s=0.,
+                      proposals_s=proposal_seconds if method.proposals else 0.)
+        load_from = None
+        if method.config is not None:
+            opts = pretrain_options(method, p)
+            if method.proposals:
+                opts += [f'train_dataloader.dataset.pipeline.1.cache='
+                         f'{self.proposal_cache}',
+                         f'train_dataloader.dataset.pipeline.1.img_root='
+                         f'{osp.join(self.data, "train")}']
+            log(f'{name} seed {seed}: pretrain {p.pretrain_epochs} epochs '
+                f'({pretrain_iters(p)} iterations, no labels)')
+            ckpt, record['pretrain_s'] = pretrain(
+                method.config, osp.join(row_dir, 'pretrain'), p.pretrain_epochs,
+                self.env, seed=seed, gpus=self.gpus, options=opts,
+                log_file=osp.join(logs, 'pretrain.log'))
+            load_from = osp.join(row_dir, 'converted.pth')
+            log(f'{name} seed {seed}: convert ({method.part})')
+            record['convert_s'] = convert(ckpt, load_from, method.part,
+                                          FINETUNE_CONFIG, self.env,
+                                          osp.join(logs, 'convert.log'))
+            if not self.keep_checkpoints:
+                _remove(ckpt)
+        log(f'{name} seed {seed}: fine-tune Mask R-CNN {p.finetune_iters} iterations')
+        ft_ckpt, record['finetune_s'] = finetune(
+            FINETUNE_CONFIG, osp.join(row_dir, 'finetune'), self.env,
+            load_from=load_from, iters=p.finetune_iters, seed=seed, gpus=self.gpus,
+            options=finetune_options(p), log_file=osp.join(logs, 'finetune.log'))
+        log(f'{name} seed {seed}: evaluate on val (CocoMetric)')
+        t = time.time()
+        metrics = evaluate(FINETUNE_CONFIG, ft_ckpt, osp.join(row_dir, 'test'),
+                           self.env, gpus=self.gpus,
+                           log_file=osp.join(logs, 'test.log'))
+        record['test_s'] = time.time() - t
+        record['metrics'] = metrics
+        if not self.keep_checkpoints:
+            _remove(ft_ckpt)
+        os.makedirs(osp.dirname(self.record_path(name, seed)), exist_ok=True)
+        with open(self.record_path(name, seed), 'w') as f:
+            json.dump(record, f, indent=1)
+        return record
+
+    def run(self, log=print) -> List[dict]:
+        """Run every missing (method, seed), then return all records of the
+        bench's methods and seeds."""
+        from tqdm import tqdm
+        os.makedirs(self.work_dir, exist_ok=True)
+        self.ensure_data(log)
+        todo = self.plan()
+        proposal_seconds = 0.
+        if any(METHODS[m].proposals for m in self.methods):
+            proposal_seconds = self.ensure_proposals(log)
+        bar = tqdm(total=len(todo), desc='bench rows', unit='row', file=sys.stdout,
+                   disable=not todo)
+        for name, seed in todo:
+            bar.set_postfix_str(f'{name} seed {seed}')
+            rec = self.run_row(name, seed, proposal_seconds,
+                               lambda msg: bar.write(f'[bench] {msg}'))
+            m = rec['metrics']
+            bar.write(f'[bench] {name} seed {seed}: APbb '
+                      f"{m.get('coco/bbox_mAP', float('nan')):.3f}, APmk "
+                      f"{m.get('coco/segm_mAP', float('nan')):.3f}")
+            bar.update()
+        bar.close()
+        return self.records()
+
+    def records(self) -> List[dict]:
+        out = []
+        for m in self.methods:
+            for s in self.seeds:
+                if osp.isfile(self.record_path(m, s)):
+                    with open(self.record_path(m, s)) as f:
+                        out.append(json.load(f))
+        return out
+
+
+def _remove(path: str) -> None:
+    if osp.isfile(path):
+        os.remove(path)
+
+
+# ---- report -------------------------------------------------------------------
+
+TABLE_METRICS = (('APbb', 'coco/bbox_mAP'), ('APbb50', 'coco/bbox_mAP_50'),
+                 ('APmk', 'coco/segm_mAP'))
+TABLE_TIMES = (('pretrain min', 'pretrain_s'), ('fine-tune min', 'finetune_s'),
+               ('proposal precompute min', 'proposals_s'))
+
+
+def _mean_spread(values: Sequence[float]) -> Tuple[float, float]:
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    if not vals:
+        return float('nan'), float('nan')
+    return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.)
+
+
+def summarize(records: Sequence[dict]) -> List[dict]:
+    """Records -> one summary per method (in first-seen order): per metric and
+    time the mean, the sample standard deviation over seeds and the values."""
+    by_method: Dict[str, List[dict]] = {}
+    for r in records:
+        by_method.setdefault(r['method'], []).append(r)
+    rows = []
+    for name, recs in by_method.items():
+        row = dict(method=name, label=recs[0]['label'], kind=recs[0]['kind'],
+                   seeds=[r['seed'] for r in recs])
+        for col, key in TABLE_METRICS:
+            vals = [r['metrics'].get(key, float('nan')) for r in recs]
+            row[col] = (*_mean_spread(vals), vals)
+        for col, key in TABLE_TIMES:
+            vals = [r[key] / 60 for r in recs]
+            row[col] = (*_mean_spread(vals), vals)
+        rows.append(row)
+    return rows
+
+
+def markdown_table(rows: Sequence[dict]) -> str:
+    """The summary as a markdown table: AP as mean ± std over seeds (x100,
+    COCO's usual scale), times in minutes (mean)."""
+    head = ['method', 'seeds'] + [c for c, _ in TABLE_METRICS] + \
+        [c for c, _ in TABLE_TIMES]
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for r in rows:
+        cells = [r['label'], str(len(r['seeds']))]
+        for col, _ in TABLE_METRICS:
+            mean, std, _ = r[col]
+            cells.append(f'{100 * mean:.1f} ± {100 * std:.1f}'
+                         if len(r['seeds']) > 1 else f'{100 * mean:.1f}')
+        for col, _ in TABLE_TIMES:
+            cells.append(f'{r[col][0]:.1f}')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+KIND_COLOURS = {'object': '#d62728', 'image': '#1f77b4', 'none': '#7f7f7f'}
+
+
+def plot(rows: Sequence[dict], out: str, title: str = '') -> str:
+    """Two panels: box AP by method (bars: mean, dots: seeds, whiskers: std)
+    and box AP against pretraining time. Returns ``out``."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    xs = range(len(rows))
+    for x, r in zip(xs, rows):
+        mean, std, vals = r['APbb']
+        colour = KIND_COLOURS[r['kind']]
+        ax1.bar(x, 100 * mean, color=colour, alpha=0.75, yerr=100 * std,
+                capsize=4)
+        ax1.scatter([x] * len(vals), [100 * v for v in vals], color='k', s=12,
+                    zorder=3)
+        t_mean, t_std, _ = r['pretrain min']
+        ax2.errorbar(t_mean, 100 * mean, xerr=t_std, yerr=100 * std, fmt='o',
+                     color=colour, capsize=3)
+        ax2.annotate(r['label'], (t_mean, 100 * mean), textcoords='offset points',
+                     xytext=(5, 5), fontsize=8)
+    ax1.set_xticks(list(xs))
+    ax1.set_xticklabels([r['label'] for r in rows], rotation=20, ha='right',
+                        fontsize=8)
+    ax1.set_ylabel('box AP (val, x100)')
+    ax1.set_title('box AP by pretraining (dots: seeds)')
+    ax2.set_xlabel('pretraining wall time (min)')
+    ax2.set_ylabel('box AP (val, x100)')
+    ax2.set_title('box AP against pretraining time')
+    ax2.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def write_report(records: Sequence[dict], out_dir: str, preset: Preset,
+                 header: str = '') -> Dict[str, str]:
+    """bench.md (table + per-seed values), bench.csv (one line per record) and
+    bench.png in ``out_dir``. Returns their paths."""
+    os.makedirs(out_dir, exist_ok=True)
+    rows = summarize(records)
+    paths = dict(md=osp.join(out_dir, 'bench.md'), csv=osp.join(out_dir, 'bench.csv'),
+                 png=osp.join(out_dir, 'bench.png'))
+    with open(paths['md'], 'w') as f:
+        if header:
+            f.write(header.rstrip() + '\n\n')
+        f.write(markdown_table(rows))
+        f.write('\nPer seed (APbb / APmk x100): ' + '; '.join(
+            f"{r['label']}: " + ', '.join(
+                f'{100 * b:.1f}/{100 * m:.1f}'
+                for b, m in zip(r['APbb'][2], r['APmk'][2])) for r in rows) + '\n')
+    keys = ['method', 'seed', 'pretrain_s', 'convert_s', 'finetune_s', 'test_s',
+            'proposals_s']
+    with open(paths['csv'], 'w') as f:
+        f.write(','.join(keys + [c for c, _ in TABLE_METRICS]) + '\n')
+        for r in records:
+            f.write(','.join([str(r[k]) if not isinstance(r[k], float)
+                              else f'{r[k]:.1f}' for k in keys] +
+                             [f"{r['metrics'].get(key, float('nan')):.4f}"
+                              for _, key in TABLE_METRICS]) + '\n')
+    plot(rows, paths['png'],
+         f'objcon-bench {preset.name}: {preset.train} train / {preset.val} val '
+         f'demo scenes, R18, {preset.pretrain_epochs} pretrain epochs, '
+         f'{preset.finetune_iters} fine-tune iterations')
+    return paths
