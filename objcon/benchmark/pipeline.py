@@ -140,7 +140,8 @@ def finetune(config: str, work_dir: str, env: Dict[str, str],
 
 
 def evaluate(config: str, checkpoint: str, work_dir: str, env: Dict[str, str],
-             gpus: int = 1, log_file: Optional[str] = None) -> Dict[str, float]:
+             gpus: int = 1, options: Sequence[str] = (),
+             log_file: Optional[str] = None) -> Dict[str, float]:
     """mmdet's test loop with the config's CocoMetric (pycocotools).
 
     Returns:
@@ -151,7 +152,8 @@ def evaluate(config: str, checkpoint: str, work_dir: str, env: Dict[str, str],
         head = ['bash', 'tools/dist_test.sh', config, checkpoint, str(gpus)]
     else:
         head = [sys.executable, 'tools/test.py', config, checkpoint]
-    run_tool(head + ['--work-dir', work_dir, '--metrics-json', metrics_file], env,
+    cmd = head + ['--work-dir', work_dir, '--metrics-json', metrics_file]
+    run_tool(cmd + (['--cfg-options', *options] if options else []), env,
              log_file)
     with open(metrics_file) as f:
         return json.load(f)
