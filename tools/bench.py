@@ -14,15 +14,18 @@ the whole row. Output in --out: bench.md (table: mean ± std over seeds), bench.
 time). A rerun skips the rows already done (records in the work dir).
 """
 import argparse
+import os
 import os.path as osp
 import platform
 import sys
 import time
+from dataclasses import replace
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from objcon.benchmark.bench import (METHODS, PRESETS, Bench,  # noqa: E402
-                                    pretrain_iters, write_report)
+                                    pretrain_iters)
+from objcon.benchmark.report import write_report  # noqa: E402
 from objcon.benchmark.pipeline import StepFailed  # noqa: E402
 
 
@@ -44,6 +47,10 @@ def parse_args(argv=None):
                         choices=list(METHODS), help='rows (default: all)')
     parser.add_argument('--seeds', nargs='+', type=int,
                         help="default: the preset's")
+    parser.add_argument('--pretrain-epochs', type=int,
+                        help="override the preset's pretraining epochs")
+    parser.add_argument('--finetune-iters', type=int,
+                        help="override the preset's fine-tuning iterations")
     parser.add_argument('--gpus', type=int, default=1,
                         help='> 1: train and test with tools/dist_*.sh')
     parser.add_argument('--keep-checkpoints', action='store_true',
@@ -56,11 +63,25 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     preset = PRESETS[args.preset]
-    work = args.work_dir or osp.join('work_dirs', 'bench', preset.name)
+    changes = {k: v for k, v in (('pretrain_epochs', args.pretrain_epochs),
+                                 ('finetune_iters', args.finetune_iters))
+               if v is not None}
+    if any(v < 1 for v in changes.values()):
+        print(f'error: lengths must be >= 1, got {changes}', file=sys.stderr)
+        return 2
+    preset = replace(preset, **changes)
+    work = args.work_dir or osp.join(
+        'work_dirs', 'bench', preset.name + ''.join(
+            f'_{k.split("_")[0]}{v}' for k, v in changes.items()))
     data = args.data or preset.data or osp.join(work, 'scenes')
     bench = Bench(preset, work, data, args.methods,
                   args.seeds if args.seeds is not None else preset.seeds,
                   gpus=args.gpus, keep_checkpoints=args.keep_checkpoints)
+    try:
+        bench.check_settings(write=not args.dry_run)
+    except ValueError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
     todo = bench.plan()
     print(f'objcon-bench preset {preset.name}: methods {list(bench.methods)}, '
           f'seeds {list(bench.seeds)}; pretrain {preset.pretrain_epochs} epochs '
@@ -78,9 +99,13 @@ def main(argv=None) -> int:
     except StepFailed as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
+    steps = sum(r[k] for r in records for k in
+                ('pretrain_s', 'convert_s', 'finetune_s', 'test_s'))
+    steps += max((r['proposals_s'] for r in records), default=0.)
     header = (f'objcon-bench `--preset {preset.name}` on {platform.node() or "?"} '
-              f'({platform.processor() or platform.machine()}); this run '
-              f'{(time.time() - start) / 60:.1f} min. AP x100 on the '
+              f'({platform.machine()}, {os.cpu_count()} cores): its rows\' steps '
+              f'took {steps / 60:.1f} min (this invocation '
+              f'{(time.time() - start) / 60:.1f} min). AP x100 on the '
               f'{preset.val} val scenes, mean ± sample std over seeds.')
     paths = write_report(records, args.out or bench.work_dir, preset, header)
     with open(paths['md']) as f:

@@ -11,16 +11,16 @@ precompute_proposals.py, train.py, convert_to_mmdet.py, test.py); logs stay in t
 work dir. ``--no-pretrain`` fine-tunes from scratch instead (the baseline).
 """
 import argparse
-import json
 import os
 import os.path as osp
-import subprocess
 import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from objcon.benchmark import (StepFailed, convert, evaluate, finetune,  # noqa
+                              pretrain, run_tool, tool_env)
 from objcon.datasets.demo_scenes import demo_scenes_exist  # noqa: E402
 
 PRETRAIN_CONFIG = 'configs/objcon/soco_r18_fpn_demo.py'
@@ -48,74 +48,54 @@ def step(title: str) -> float:
     return time.time()
 
 
-def run(cmd, env) -> None:
-    print('$ ' + ' '.join(cmd), flush=True)
-    proc = subprocess.run(cmd, cwd=REPO, env=env)
-    if proc.returncode != 0:
-        sys.exit(f'step failed (exit {proc.returncode}): {" ".join(cmd)}')
-
-
-def main(argv=None):
+def main(argv=None) -> int:
     args = parse_args(argv)
     start = time.time()
     data = osp.abspath(args.data)
     work = osp.abspath(args.work_dir)
     os.makedirs(work, exist_ok=True)
-    env = dict(os.environ, OBJCON_DEMO_ROOT=data)
-    # mmengine imports pkg_resources (see the README): not the user's concern here
-    env['PYTHONWARNINGS'] = ','.join(filter(None, [
-        env.get('PYTHONWARNINGS'), 'ignore:pkg_resources is deprecated']))
+    env = tool_env(data)
     py = sys.executable
-
-    t = step(f'demo scenes in {data}')
-    if demo_scenes_exist(data):
-        print('present, reusing')
-    else:
-        run([py, 'tools/make_demo_data.py', '--out', data], env)
-    print(f'({time.time() - t:.0f} s)')
-
     timings = {}
-    load_from = []
-    if not args.no_pretrain:
-        cache = osp.join(data, 'proposals', 'train_soco')
-        t = step(f'selective-search proposals of the train images -> {cache}')
-        # Resumes (or returns at once) when the cache is already complete.
-        run([py, 'tools/precompute_proposals.py', osp.join(data, 'train'), cache,
-             '--source', 'soco', '--workers', str(args.workers)], env)
-        timings['proposals'] = time.time() - t
+    try:
+        t = step(f'demo scenes in {data}')
+        if demo_scenes_exist(data):
+            print('present, reusing')
+        else:
+            run_tool([py, 'tools/make_demo_data.py', '--out', data], env)
+        print(f'({time.time() - t:.0f} s)')
 
-        e = args.pretrain_epochs
-        t = step(f'SoCo pretraining, R18-FPN, {e} epochs, no labels')
-        pre_dir = osp.join(work, 'pretrain')
-        run([py, 'tools/train.py', PRETRAIN_CONFIG, '--work-dir', pre_dir,
-             '--epochs', str(e)], env)
-        timings['pretrain'] = time.time() - t
+        load_from = None
+        if not args.no_pretrain:
+            cache = osp.join(data, 'proposals', 'train_soco')
+            step(f'selective-search proposals of the train images -> {cache}')
+            # Resumes (or returns at once) when the cache is already complete.
+            timings['proposals'] = run_tool(
+                [py, 'tools/precompute_proposals.py', osp.join(data, 'train'),
+                 cache, '--source', 'soco', '--workers', str(args.workers)], env)
 
-        t = step('convert the online weights (backbone + FPN) for mmdet')
-        converted = osp.join(work, 'soco_r18_fpn_demo_mmdet.pth')
-        run([py, 'tools/convert_to_mmdet.py', osp.join(pre_dir, f'epoch_{e}.pth'),
-             converted, '--part', 'neck', '--config', FINETUNE_CONFIG], env)
-        load_from = [f'load_from={converted}']
+            e = args.pretrain_epochs
+            step(f'SoCo pretraining, R18-FPN, {e} epochs, no labels')
+            ckpt, timings['pretrain'] = pretrain(
+                PRETRAIN_CONFIG, osp.join(work, 'pretrain'), e, env)
 
-    n = args.finetune_iters
-    init = 'scratch' if args.no_pretrain else 'SoCo weights'
-    t = step(f'fine-tune Mask R-CNN R18-FPN from {init}, {n} iterations, labels')
-    ft_dir = osp.join(work, 'finetune')
-    run([py, 'tools/train.py', FINETUNE_CONFIG, '--work-dir', ft_dir,
-         '--iters', str(n),
-         # no validation in training (mmengine validates at the last iteration
-         # whatever the interval): the test step below evaluates, once
-         '--cfg-options', f'train_cfg.val_begin={n + 1}', *load_from], env)
-    ckpt = osp.join(ft_dir, f'iter_{n}.pth')
-    timings['finetune'] = time.time() - t
+            step('convert the online weights (backbone + FPN) for mmdet')
+            load_from = osp.join(work, 'soco_r18_fpn_demo_mmdet.pth')
+            convert(ckpt, load_from, 'neck', FINETUNE_CONFIG, env)
 
-    t = step('evaluate on the val split (mmdet CocoMetric, pycocotools)')
-    metrics_file = osp.join(work, 'metrics.json')
-    run([py, 'tools/test.py', FINETUNE_CONFIG, ckpt, '--work-dir',
-         osp.join(work, 'test'), '--metrics-json', metrics_file], env)
-    with open(metrics_file) as f:
-        metrics = json.load(f)
+        n = args.finetune_iters
+        init = 'scratch' if args.no_pretrain else 'SoCo weights'
+        step(f'fine-tune Mask R-CNN R18-FPN from {init}, {n} iterations, labels')
+        ckpt, timings['finetune'] = finetune(
+            FINETUNE_CONFIG, osp.join(work, 'finetune'), env, load_from=load_from,
+            iters=n)
 
+        step('evaluate on the val split (mmdet CocoMetric, pycocotools)')
+        metrics = evaluate(FINETUNE_CONFIG, ckpt, osp.join(work, 'test'), env)
+    except StepFailed as e:
+        print(f'step failed: {e}', file=sys.stderr)
+        return 1
+    metrics_file = osp.join(work, 'test', 'metrics.json')
     total = time.time() - start
     print(f'\n\033[1mobjcon demo done in {total / 60:.1f} min\033[0m: '
           f"bbox AP {metrics['coco/bbox_mAP']:.3f} "
@@ -123,7 +103,8 @@ def main(argv=None):
           f"segm AP {metrics['coco/segm_mAP']:.3f}; "
           + '; '.join(f'{k} {v / 60:.1f} min' for k, v in timings.items())
           + f'; detector checkpoint {ckpt}; metrics {metrics_file}')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

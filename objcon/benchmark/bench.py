@@ -12,17 +12,14 @@ The run is resumable: a finished (method, seed) leaves a JSON record in
 ``<work_dir>/records`` and is skipped when the bench runs again.
 """
 import json
-import math
 import os
 import os.path as osp
-import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .pipeline import (REPO, StepFailed, convert, evaluate, finetune, pretrain,
-                       run_tool, tool_env)
+from .pipeline import convert, evaluate, finetune, pretrain, run_tool, tool_env
 
 FINETUNE_CONFIG = 'configs/benchmarks/mask-rcnn_r18_fpn_demo.py'
 SOCO_LEVELS = (48, 96, 192, 224)  # SoCo's level thresholds at 224 px views
@@ -121,8 +118,9 @@ PRESETS = {p.name: p for p in [
            pretrain_epochs=2, finetune_iters=150, seeds=(0, 1),
            data='data/demo_scenes'),
     # one GPU: the same recipe, longer, at SoCo's 224 px views on 512 px scenes
+    # (not yet run: no GPU was lent to the session that wrote it)
     Preset('gpu', train=4000, val=500, image_size=512, view_size=224,
-           pretrain_epochs=50, finetune_iters=3000, seeds=(0, 1, 2),
+           pretrain_epochs=20, finetune_iters=3000, seeds=(0, 1, 2),
            data='data/demo_scenes_512'),
 ]}
 
@@ -183,6 +181,34 @@ class Bench:
         self.work_dir = osp.abspath(self.work_dir)
         self.data = osp.abspath(self.data)
         self.env = tool_env(self.data)
+
+    def check_settings(self, write: bool = True) -> None:
+        """Bind the work dir to this preset and data (``settings.json``): its
+        records are reused only by a bench with the same settings.
+
+        Args:
+            write (bool): Record the settings in a work dir that has none.
+
+        Raises:
+            ValueError: The work dir holds rows of other settings.
+        """
+        settings = dict(asdict(self.preset), seeds=None, data=self.data)
+        path = osp.join(self.work_dir, 'settings.json')
+        if osp.isfile(path):
+            with open(path) as f:
+                old = json.load(f)
+            if old != json.loads(json.dumps(settings)):
+                diff = {k: (old.get(k), v) for k, v in settings.items()
+                        if old.get(k) != json.loads(json.dumps(v))}
+                raise ValueError(f'{self.work_dir} holds a bench with other '
+                                 f'settings (was, now: {diff}); use another '
+                                 '--work-dir')
+            return
+        if not write:
+            return
+        os.makedirs(self.work_dir, exist_ok=True)
+        with open(path, 'w') as f:
+            json.dump(settings, f, indent=1)
 
     # ---- paths
     def record_path(self, method: str, seed: int) -> str:
@@ -283,7 +309,7 @@ class Bench:
         """Run every missing (method, seed), then return all records of the
         bench's methods and seeds."""
         from tqdm import tqdm
-        os.makedirs(self.work_dir, exist_ok=True)
+        self.check_settings()
         self.ensure_data(log)
         todo = self.plan()
         proposal_seconds = 0.
@@ -316,129 +342,3 @@ class Bench:
 def _remove(path: str) -> None:
     if osp.isfile(path):
         os.remove(path)
-
-
-# ---- report -------------------------------------------------------------------
-
-TABLE_METRICS = (('APbb', 'coco/bbox_mAP'), ('APbb50', 'coco/bbox_mAP_50'),
-                 ('APmk', 'coco/segm_mAP'))
-TABLE_TIMES = (('pretrain min', 'pretrain_s'), ('fine-tune min', 'finetune_s'),
-               ('proposal precompute min', 'proposals_s'))
-
-
-def _mean_spread(values: Sequence[float]) -> Tuple[float, float]:
-    vals = [v for v in values if v is not None and math.isfinite(v)]
-    if not vals:
-        return float('nan'), float('nan')
-    return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.)
-
-
-def summarize(records: Sequence[dict]) -> List[dict]:
-    """Records -> one summary per method (in first-seen order): per metric and
-    time the mean, the sample standard deviation over seeds and the values."""
-    by_method: Dict[str, List[dict]] = {}
-    for r in records:
-        by_method.setdefault(r['method'], []).append(r)
-    rows = []
-    for name, recs in by_method.items():
-        row = dict(method=name, label=recs[0]['label'], kind=recs[0]['kind'],
-                   seeds=[r['seed'] for r in recs])
-        for col, key in TABLE_METRICS:
-            vals = [r['metrics'].get(key, float('nan')) for r in recs]
-            row[col] = (*_mean_spread(vals), vals)
-        for col, key in TABLE_TIMES:
-            vals = [r[key] / 60 for r in recs]
-            row[col] = (*_mean_spread(vals), vals)
-        rows.append(row)
-    return rows
-
-
-def markdown_table(rows: Sequence[dict]) -> str:
-    """The summary as a markdown table: AP as mean ± std over seeds (x100,
-    COCO's usual scale), times in minutes (mean)."""
-    head = ['method', 'seeds'] + [c for c, _ in TABLE_METRICS] + \
-        [c for c, _ in TABLE_TIMES]
-    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-    for r in rows:
-        cells = [r['label'], str(len(r['seeds']))]
-        for col, _ in TABLE_METRICS:
-            mean, std, _ = r[col]
-            cells.append(f'{100 * mean:.1f} ± {100 * std:.1f}'
-                         if len(r['seeds']) > 1 else f'{100 * mean:.1f}')
-        for col, _ in TABLE_TIMES:
-            cells.append(f'{r[col][0]:.1f}')
-        lines.append('| ' + ' | '.join(cells) + ' |')
-    return '\n'.join(lines) + '\n'
-
-
-KIND_COLOURS = {'object': '#d62728', 'image': '#1f77b4', 'none': '#7f7f7f'}
-
-
-def plot(rows: Sequence[dict], out: str, title: str = '') -> str:
-    """Two panels: box AP by method (bars: mean, dots: seeds, whiskers: std)
-    and box AP against pretraining time. Returns ``out``."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    xs = range(len(rows))
-    for x, r in zip(xs, rows):
-        mean, std, vals = r['APbb']
-        colour = KIND_COLOURS[r['kind']]
-        ax1.bar(x, 100 * mean, color=colour, alpha=0.75, yerr=100 * std,
-                capsize=4)
-        ax1.scatter([x] * len(vals), [100 * v for v in vals], color='k', s=12,
-                    zorder=3)
-        t_mean, t_std, _ = r['pretrain min']
-        ax2.errorbar(t_mean, 100 * mean, xerr=t_std, yerr=100 * std, fmt='o',
-                     color=colour, capsize=3)
-        ax2.annotate(r['label'], (t_mean, 100 * mean), textcoords='offset points',
-                     xytext=(5, 5), fontsize=8)
-    ax1.set_xticks(list(xs))
-    ax1.set_xticklabels([r['label'] for r in rows], rotation=20, ha='right',
-                        fontsize=8)
-    ax1.set_ylabel('box AP (val, x100)')
-    ax1.set_title('box AP by pretraining (dots: seeds)')
-    ax2.set_xlabel('pretraining wall time (min)')
-    ax2.set_ylabel('box AP (val, x100)')
-    ax2.set_title('box AP against pretraining time')
-    ax2.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
-
-
-def write_report(records: Sequence[dict], out_dir: str, preset: Preset,
-                 header: str = '') -> Dict[str, str]:
-    """bench.md (table + per-seed values), bench.csv (one line per record) and
-    bench.png in ``out_dir``. Returns their paths."""
-    os.makedirs(out_dir, exist_ok=True)
-    rows = summarize(records)
-    paths = dict(md=osp.join(out_dir, 'bench.md'), csv=osp.join(out_dir, 'bench.csv'),
-                 png=osp.join(out_dir, 'bench.png'))
-    with open(paths['md'], 'w') as f:
-        if header:
-            f.write(header.rstrip() + '\n\n')
-        f.write(markdown_table(rows))
-        f.write('\nPer seed (APbb / APmk x100): ' + '; '.join(
-            f"{r['label']}: " + ', '.join(
-                f'{100 * b:.1f}/{100 * m:.1f}'
-                for b, m in zip(r['APbb'][2], r['APmk'][2])) for r in rows) + '\n')
-    keys = ['method', 'seed', 'pretrain_s', 'convert_s', 'finetune_s', 'test_s',
-            'proposals_s']
-    with open(paths['csv'], 'w') as f:
-        f.write(','.join(keys + [c for c, _ in TABLE_METRICS]) + '\n')
-        for r in records:
-            f.write(','.join([str(r[k]) if not isinstance(r[k], float)
-                              else f'{r[k]:.1f}' for k in keys] +
-                             [f"{r['metrics'].get(key, float('nan')):.4f}"
-                              for _, key in TABLE_METRICS]) + '\n')
-    plot(rows, paths['png'],
-         f'objcon-bench {preset.name}: {preset.train} train / {preset.val} val '
-         f'demo scenes, R18, {preset.pretrain_epochs} pretrain epochs, '
-         f'{preset.finetune_iters} fine-tune iterations')
-    return paths

@@ -1,0 +1,139 @@
+"""objcon-bench's report: per-method summary over seeds, a markdown table, a CSV of
+every (method, seed) and a PNG plot."""
+import math
+import os
+import os.path as osp
+import statistics
+from typing import Dict, List, Sequence, Tuple
+
+from .bench import Preset
+
+TABLE_METRICS = (('APbb', 'coco/bbox_mAP'), ('APbb50', 'coco/bbox_mAP_50'),
+                 ('APmk', 'coco/segm_mAP'))
+TABLE_TIMES = (('pretrain min', 'pretrain_s'), ('fine-tune min', 'finetune_s'),
+               ('proposal precompute min', 'proposals_s'))
+
+
+def _mean_spread(values: Sequence[float]) -> Tuple[float, float]:
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    if not vals:
+        return float('nan'), float('nan')
+    return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.)
+
+
+def summarize(records: Sequence[dict]) -> List[dict]:
+    """Records -> one summary per method (in first-seen order): per metric and
+    time the mean, the sample standard deviation over seeds and the values."""
+    by_method: Dict[str, List[dict]] = {}
+    for r in records:
+        by_method.setdefault(r['method'], []).append(r)
+    rows = []
+    for name, recs in by_method.items():
+        row = dict(method=name, label=recs[0]['label'], kind=recs[0]['kind'],
+                   seeds=[r['seed'] for r in recs])
+        for col, key in TABLE_METRICS:
+            vals = [r['metrics'].get(key, float('nan')) for r in recs]
+            row[col] = (*_mean_spread(vals), vals)
+        for col, key in TABLE_TIMES:
+            vals = [r[key] / 60 for r in recs]
+            row[col] = (*_mean_spread(vals), vals)
+        rows.append(row)
+    return rows
+
+
+def markdown_table(rows: Sequence[dict]) -> str:
+    """The summary as a markdown table: AP as mean ± std over seeds (x100,
+    COCO's usual scale), times in minutes (mean)."""
+    head = ['method', 'seeds'] + [c for c, _ in TABLE_METRICS] + \
+        [c for c, _ in TABLE_TIMES]
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for r in rows:
+        cells = [r['label'], str(len(r['seeds']))]
+        for col, _ in TABLE_METRICS:
+            mean, std, _ = r[col]
+            cells.append(f'{100 * mean:.1f} ± {100 * std:.1f}'
+                         if len(r['seeds']) > 1 else f'{100 * mean:.1f}')
+        for col, _ in TABLE_TIMES:
+            cells.append(f'{r[col][0]:.1f}')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+KIND_COLOURS = {'object': '#d62728', 'image': '#1f77b4', 'none': '#7f7f7f'}
+
+
+def plot(rows: Sequence[dict], out: str, title: str = '') -> str:
+    """Two panels: box AP by method (bars: mean, dots: seeds, whiskers: std)
+    and box AP against pretraining time. Returns ``out``."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    xs = range(len(rows))
+    for x, r in zip(xs, rows):
+        mean, std, vals = r['APbb']
+        colour = KIND_COLOURS[r['kind']]
+        ax1.bar(x, 100 * mean, color=colour, alpha=0.75, yerr=100 * std,
+                capsize=4)
+        ax1.scatter([x] * len(vals), [100 * v for v in vals], color='k', s=12,
+                    zorder=3)
+        t_mean, t_std, _ = r['pretrain min']
+        ax2.errorbar(t_mean, 100 * mean, xerr=t_std, yerr=100 * std, fmt='o',
+                     color=colour, capsize=3)
+        ax2.annotate(r['label'], (t_mean, 100 * mean), textcoords='offset points',
+                     xytext=(5, 5), fontsize=8)
+    ax1.set_xticks(list(xs))
+    ax1.set_xticklabels([r['label'] for r in rows], rotation=20, ha='right',
+                        fontsize=8)
+    ax1.set_ylabel('box AP (val, x100)')
+    ax1.set_title('box AP by pretraining (dots: seeds)')
+    ax2.margins(x=0.3, y=0.15)  # room for the labels
+    from matplotlib.patches import Patch
+    ax1.legend(handles=[Patch(color=c, alpha=0.75, label=f'{k}-level' if k != 'none'
+                              else 'no pretraining')
+                        for k, c in KIND_COLOURS.items()
+                        if any(r['kind'] == k for r in rows)],
+               fontsize=8, loc='upper right')
+    ax2.set_xlabel('pretraining wall time (min)')
+    ax2.set_ylabel('box AP (val, x100)')
+    ax2.set_title('box AP against pretraining time')
+    ax2.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def write_report(records: Sequence[dict], out_dir: str, preset: Preset,
+                 header: str = '') -> Dict[str, str]:
+    """bench.md (table + per-seed values), bench.csv (one line per record) and
+    bench.png in ``out_dir``. Returns their paths."""
+    os.makedirs(out_dir, exist_ok=True)
+    rows = summarize(records)
+    paths = dict(md=osp.join(out_dir, 'bench.md'), csv=osp.join(out_dir, 'bench.csv'),
+                 png=osp.join(out_dir, 'bench.png'))
+    with open(paths['md'], 'w') as f:
+        if header:
+            f.write(header.rstrip() + '\n\n')
+        f.write(markdown_table(rows))
+        f.write('\nPer seed (APbb / APmk x100): ' + '; '.join(
+            f"{r['label']}: " + ', '.join(
+                f'{100 * b:.1f}/{100 * m:.1f}'
+                for b, m in zip(r['APbb'][2], r['APmk'][2])) for r in rows) + '\n')
+    keys = ['method', 'seed', 'pretrain_s', 'convert_s', 'finetune_s', 'test_s',
+            'proposals_s']
+    with open(paths['csv'], 'w') as f:
+        f.write(','.join(keys + [c for c, _ in TABLE_METRICS]) + '\n')
+        for r in records:
+            f.write(','.join([str(r[k]) if not isinstance(r[k], float)
+                              else f'{r[k]:.1f}' for k in keys] +
+                             [f"{r['metrics'].get(key, float('nan')):.4f}"
+                              for _, key in TABLE_METRICS]) + '\n')
+    plot(rows, paths['png'],
+         f'objcon-bench {preset.name}: {preset.train} train / {preset.val} val '
+         f'demo scenes, R18, {preset.pretrain_epochs} pretrain epochs, '
+         f'{preset.finetune_iters} fine-tune iterations')
+    return paths

@@ -1,0 +1,146 @@
+"""objcon-bench: the smoke preset end to end (every row: pretrain -> convert ->
+fine-tune -> CocoMetric), the preset overrides and the report."""
+import json
+import math
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from objcon.benchmark.bench import (METHODS, PRESETS, finetune_options,
+                                    pretrain_options)
+from objcon.benchmark.report import markdown_table, summarize
+
+
+def test_smoke_preset_every_row_has_a_finite_ap(tmp_path, repo_root):
+    work = tmp_path / 'bench'
+    cmd = [sys.executable, 'tools/bench.py', '--preset', 'smoke',
+           '--work-dir', str(work)]
+    proc = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True,
+                          timeout=1200)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    for name in METHODS:
+        with open(work / 'records' / f'{name}_seed0.json') as f:
+            rec = json.load(f)
+        for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP'):
+            assert math.isfinite(rec['metrics'][key]), (name, rec['metrics'])
+        assert rec['finetune_s'] > 0
+        assert (rec['pretrain_s'] > 0) == (name != 'scratch')
+        # training checkpoints are removed once the row is recorded
+        kept = [p.name for p in (work / f'{name}_seed0').rglob('*.pth')]
+        assert kept == ([] if name == 'scratch' else ['converted.pth'])
+    # only the SoCo row waits for selective search
+    with open(work / 'records' / 'soco_seed0.json') as f:
+        assert json.load(f)['proposals_s'] > 0
+    with open(work / 'records' / 'soco-heatmap_seed0.json') as f:
+        assert json.load(f)['proposals_s'] == 0
+    table = (work / 'bench.md').read_text()
+    for m in METHODS.values():
+        assert f'| {m.label} | 1 |' in table
+    png = (work / 'bench.png').read_bytes()
+    assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 10_000
+    # the SoCo pretraining ran with the bench's proposal cache
+    dumped = (work / 'soco_seed0' / 'pretrain' / 'soco_r18_fpn_demo.py').read_text()
+    assert str(work / 'proposals' / 'train_soco') in dumped
+
+    # a rerun finds every row done
+    proc = subprocess.run(cmd + ['--dry-run'], cwd=repo_root, capture_output=True,
+                          text=True, timeout=300)
+    assert '0 row(s) to run' in proc.stdout, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize('name', [n for n, m in METHODS.items() if m.config])
+def test_gpu_preset_overrides_reach_the_view_transforms(name, repo_root):
+    """The preset's view size lands on each method's crop transforms (not on a
+    new key next to them), and SoCo's level thresholds scale with it."""
+    from mmengine.config import Config, DictAction
+    from mmdet.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    method, preset = METHODS[name], PRESETS['gpu']
+    cfg = Config.fromfile(osp.join(repo_root, method.config))
+    before = cfg.to_dict()
+    opts = pretrain_options(method, preset)
+    parsed = {}
+    for opt in opts:
+        key, value = opt.split('=', 1)
+        parsed[key] = DictAction._parse_iterable(value)
+    cfg.merge_from_dict(parsed)
+    assert method.views
+    for key, rel in method.views.items():
+        *parent, leaf = key.split('.')
+        node, old = cfg, before
+        for k in parent:
+            node = node[int(k)] if isinstance(node, list) else node[k]
+            old = old[int(k)] if isinstance(old, list) else old[k]
+        assert leaf in old, f'{key} is not in {method.config}'
+        assert node[leaf] == round(224 * rel)
+        # a torchvision-style crop, or an ObjectViews view
+        assert node.get('type') == 'RandomResizedCrop' or 'crop' in node
+    if method.soco_levels:
+        assert tuple(cfg.model.level_thresholds) == (48, 96, 192, 224)
+    if method.heatmap_warmup:
+        assert cfg.model.proposal_source.warmup_iters == round(
+            0.25 * preset.pretrain_epochs * (4000 // 16))
+    assert cfg.train_dataloader.batch_size == preset.pretrain_batch
+
+
+def test_finetune_options_resize_train_and_test(repo_root):
+    from mmengine.config import Config, DictAction
+    cfg = Config.fromfile(osp.join(repo_root,
+                                   'configs/benchmarks/mask-rcnn_r18_fpn_demo.py'))
+    parsed = {}
+    for opt in finetune_options(PRESETS['gpu']):
+        key, value = opt.split('=', 1)
+        parsed[key] = DictAction._parse_iterable(value)
+    cfg.merge_from_dict(parsed)
+    train = cfg.train_dataloader.dataset.pipeline[2]
+    test = cfg.test_dataloader.dataset.pipeline[1]
+    assert train.type == test.type == 'Resize'
+    assert tuple(train.scale) == tuple(test.scale) == (512, 512)
+
+
+def test_summary_mean_and_sample_std():
+    def rec(method, seed, ap, mk, pre):
+        return dict(method=method, label=method.upper(), kind='image', seed=seed,
+                    pretrain_s=pre, finetune_s=60., proposals_s=0.,
+                    metrics={'coco/bbox_mAP': ap, 'coco/bbox_mAP_50': 2 * ap,
+                             'coco/segm_mAP': mk})
+    rows = summarize([rec('a', 0, 0.10, 0.05, 120.), rec('a', 1, 0.14, 0.07, 180.),
+                      rec('b', 0, 0.02, 0.01, 0.)])
+    a, b = rows
+    mean, std, vals = a['APbb']
+    assert mean == pytest.approx(0.12) and vals == [0.10, 0.14]
+    assert std == pytest.approx(0.04 / math.sqrt(2))
+    assert a['pretrain min'][0] == pytest.approx(2.5)
+    assert b['APbb'][1] == 0.  # one seed: no spread
+    table = markdown_table(rows)
+    assert '| A | 2 | 12.0 ± 2.8 | 24.0 ± 5.7 | 6.0 ± 1.4 | 2.5 | 1.0 | 0.0 |' in table
+    assert '| B | 1 | 2.0 | 4.0 | 1.0 | 0.0 | 1.0 | 0.0 |' in table
+
+
+def test_unknown_method_is_refused(repo_root):
+    proc = subprocess.run([sys.executable, 'tools/bench.py', '--methods', 'swav',
+                           '--dry-run'], cwd=repo_root, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and 'invalid choice' in proc.stderr
+
+
+def test_a_work_dir_keeps_to_its_settings(tmp_path):
+    """Rows recorded under one preset are never reused by a bench of other
+    lengths: the second bench is refused, a dry run writes nothing."""
+    from dataclasses import replace
+
+    from objcon.benchmark.bench import Bench
+    smoke = PRESETS['smoke']
+    work, data = str(tmp_path / 'w'), str(tmp_path / 'd')
+    Bench(smoke, work, data, ['scratch'], [0]).check_settings(write=False)
+    assert not (tmp_path / 'w').exists()
+    Bench(smoke, work, data, ['scratch'], [0]).check_settings()
+    # same settings, other seeds and rows: fine
+    Bench(smoke, work, data, ['soco'], [3]).check_settings()
+    longer = replace(smoke, finetune_iters=smoke.finetune_iters + 1)
+    with pytest.raises(ValueError, match='finetune_iters'):
+        Bench(longer, work, data, ['scratch'], [0]).check_settings()
+    with pytest.raises(ValueError, match='data'):
+        Bench(smoke, work, str(tmp_path / 'other'), ['scratch'], [0]).check_settings()
