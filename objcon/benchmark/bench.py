@@ -192,14 +192,16 @@ class Bench:
         Raises:
             ValueError: The work dir holds rows of other settings.
         """
-        settings = dict(asdict(self.preset), seeds=None, data=self.data)
+        # as JSON reads them back (tuples become lists)
+        settings = json.loads(json.dumps(
+            dict(asdict(self.preset), seeds=None, data=self.data)))
         path = osp.join(self.work_dir, 'settings.json')
         if osp.isfile(path):
             with open(path) as f:
                 old = json.load(f)
-            if old != json.loads(json.dumps(settings)):
+            if old != settings:
                 diff = {k: (old.get(k), v) for k, v in settings.items()
-                        if old.get(k) != json.loads(json.dumps(v))}
+                        if old.get(k) != v}
                 raise ValueError(f'{self.work_dir} holds a bench with other '
                                  f'settings (was, now: {diff}); use another '
                                  '--work-dir')
