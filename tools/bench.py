@@ -102,7 +102,10 @@ def main(argv=None) -> int:
     steps = sum(r[k] for r in records for k in
                 ('pretrain_s', 'convert_s', 'finetune_s', 'test_s'))
     steps += max((r['proposals_s'] for r in records), default=0.)
-    header = (f'objcon-bench `--preset {preset.name}` on {platform.node() or "?"} '
+    overrides = ''.join(f' --{k.replace("_", "-")} {v}' for k, v in changes.items())
+    header = (f'objcon-bench `--preset {preset.name}{overrides}` (pretraining '
+              f'{preset.pretrain_epochs} epochs, fine-tuning {preset.finetune_iters} '
+              f'iterations) on {platform.node() or "?"} '
               f'({platform.machine()}, {os.cpu_count()} cores): its rows\' steps '
               f'took {steps / 60:.1f} min (this invocation '
               f'{(time.time() - start) / 60:.1f} min). AP x100 on the '
