@@ -50,22 +50,27 @@ def test_smoke_preset_every_row_has_a_finite_ap(tmp_path, repo_root):
     assert '0 row(s) to run' in proc.stdout, proc.stdout + proc.stderr
 
 
+def _merge_options(cfg, options):
+    """Apply ``key=value`` strings as tools/train.py's --cfg-options does."""
+    from mmengine.config import DictAction
+    parsed = {}
+    for opt in options:
+        key, value = opt.split('=', 1)
+        parsed[key] = DictAction._parse_iterable(value)
+    cfg.merge_from_dict(parsed)
+
+
 @pytest.mark.parametrize('name', [n for n, m in METHODS.items() if m.config])
 def test_gpu_preset_overrides_reach_the_view_transforms(name, repo_root):
     """The preset's view size lands on each method's crop transforms (not on a
     new key next to them), and SoCo's level thresholds scale with it."""
-    from mmengine.config import Config, DictAction
+    from mmengine.config import Config
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=False)
     method, preset = METHODS[name], PRESETS['gpu']
     cfg = Config.fromfile(osp.join(repo_root, method.config))
     before = cfg.to_dict()
-    opts = pretrain_options(method, preset)
-    parsed = {}
-    for opt in opts:
-        key, value = opt.split('=', 1)
-        parsed[key] = DictAction._parse_iterable(value)
-    cfg.merge_from_dict(parsed)
+    _merge_options(cfg, pretrain_options(method, preset))
     assert method.views
     for key, rel in method.views.items():
         *parent, leaf = key.split('.')
@@ -86,14 +91,10 @@ def test_gpu_preset_overrides_reach_the_view_transforms(name, repo_root):
 
 
 def test_finetune_options_resize_train_and_test(repo_root):
-    from mmengine.config import Config, DictAction
+    from mmengine.config import Config
     cfg = Config.fromfile(osp.join(repo_root,
                                    'configs/benchmarks/mask-rcnn_r18_fpn_demo.py'))
-    parsed = {}
-    for opt in finetune_options(PRESETS['gpu']):
-        key, value = opt.split('=', 1)
-        parsed[key] = DictAction._parse_iterable(value)
-    cfg.merge_from_dict(parsed)
+    _merge_options(cfg, finetune_options(PRESETS['gpu']))
     train = cfg.train_dataloader.dataset.pipeline[2]
     test = cfg.test_dataloader.dataset.pipeline[1]
     assert train.type == test.type == 'Resize'
