@@ -9,12 +9,13 @@ _base_ = ['./soco_r18_fpn_demo.py']
 heatmap_source = dict(
     type='HeatMapProposals',
     num_centres=4,
-    scales=(0.75, 1.0, 1.5),
+    scales=(0.5, 0.75, 1.0),
     aspects=(1.0, ),
     power=1,
     suppress_dist=0.2,
-    threshold=0.5,
+    threshold=0.7,
     min_size=0.05,
+    max_size=0.8,  # SoCo's selective-search band: sqrt(wh) <= 0.8 sqrt(WH)
     warmup_iters=50,
     warmup=dict(type='GridBoxes', rows=4, cols=4))
 model = dict(

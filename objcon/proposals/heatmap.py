@@ -40,8 +40,10 @@ class HeatMapProposals(BaseBatchProposalSource):
        image side.
     4. Multiple cropping: one box per (scale, aspect) around the extent's middle,
        of width ``extent_w * scale * sqrt(aspect)`` and height
-       ``extent_h * scale / sqrt(aspect)``, clipped to the image (and kept at
-       least one pixel wide and high).
+       ``extent_h * scale / sqrt(aspect)``; a box whose scale ``sqrt(w h)``
+       exceeds ``max_size`` x ``sqrt(W H)`` is shrunk about its centre to that
+       scale (aspect kept); then clipped to the image (and kept at least one pixel
+       wide and high).
 
     Boxes are ordered centre-major: box ``c * S * A + s * A + a`` is centre c,
     scale s, aspect a. While the iteration is below ``warmup_iters`` (the
@@ -52,16 +54,22 @@ class HeatMapProposals(BaseBatchProposalSource):
     Args:
         num_centres (int): Centres drawn per image. Defaults to 4.
         scales (Sequence[float]): Box sizes relative to the extent. Defaults to
-            (0.75, 1.0, 1.5).
+            (0.5, 0.75, 1.0).
         aspects (Sequence[float]): Aspect ratios (w / h multipliers). Defaults to
             (1.0,).
         power (int): 1: mean of ``|x|``; 2: mean of ``x ** 2``. Defaults to 1.
         suppress_dist (float): Suppression half-width. A value <= 1 is a fraction
             of the image's shorter side, > 1 is pixels. Defaults to 0.2.
         threshold (float): Relative threshold of the extent region (pixels with
-            heat >= threshold x the centre's heat belong to it). Defaults to 0.5.
+            heat >= threshold x the centre's heat belong to it). Defaults to 0.7.
         min_size (float): Smallest extent, relative to the image side.
             Defaults to 0.05.
+        max_size (float, optional): Largest box scale ``sqrt(w h)`` relative to
+            the image's ``sqrt(W H)``; None: no bound. The default is the upper
+            bound of SoCo's selective-search filter, so that heat-map boxes stay
+            in the size band of the cached proposals they replace (a whole-image
+            box is no object, and RoIAlign's adaptive sampling makes large boxes
+            cost more). Defaults to 0.8.
         warmup_iters (int): Iterations that use ``warmup`` instead of the heat
             map (0: none). Defaults to 0.
         warmup (dict): Per-image warm-up source config. Defaults to
@@ -73,12 +81,13 @@ class HeatMapProposals(BaseBatchProposalSource):
 
     def __init__(self,
                  num_centres: int = 4,
-                 scales: Sequence[float] = (0.75, 1.0, 1.5),
+                 scales: Sequence[float] = (0.5, 0.75, 1.0),
                  aspects: Sequence[float] = (1.0, ),
                  power: int = 1,
                  suppress_dist: float = 0.2,
-                 threshold: float = 0.5,
+                 threshold: float = 0.7,
                  min_size: float = 0.05,
+                 max_size: Optional[float] = 0.8,
                  warmup_iters: int = 0,
                  warmup: Optional[dict] = None,
                  seed: Optional[int] = None) -> None:
@@ -92,6 +101,8 @@ class HeatMapProposals(BaseBatchProposalSource):
         if suppress_dist < 0 or not 0 <= threshold <= 1 or warmup_iters < 0:
             raise ValueError('suppress_dist >= 0, 0 <= threshold <= 1 and '
                              'warmup_iters >= 0 are required')
+        if max_size is not None and max_size <= 0:
+            raise ValueError(f'max_size must be positive or None, got {max_size}')
         self.num_centres = num_centres
         self.scales = tuple(float(s) for s in scales)
         self.aspects = tuple(float(a) for a in aspects)
@@ -99,6 +110,7 @@ class HeatMapProposals(BaseBatchProposalSource):
         self.suppress_dist = float(suppress_dist)
         self.threshold = float(threshold)
         self.min_size = float(min_size)
+        self.max_size = None if max_size is None else float(max_size)
         self.warmup_iters = int(warmup_iters)
         self.warmup = PerImageBatchSource(
             warmup if warmup is not None else dict(type='GridBoxes', rows=4, cols=4))
@@ -237,6 +249,11 @@ class HeatMapProposals(BaseBatchProposalSource):
             (scales[:, None] * root[None]).flatten(),
             (scales[:, None] / root[None]).flatten()], -1)  # (S*A, 2)
         half = size[:, :, None] * mult / 2  # (B, K, S*A, 2)
+        if self.max_size is not None:
+            # sqrt(w h) = 2 sqrt(half_w half_h); shrink both sides alike
+            scale = 2 * (half[..., 0] * half[..., 1]).sqrt()
+            shrink = (self.max_size * (h * w) ** 0.5 / scale).clamp(max=1.)
+            half = half * shrink[..., None]
         c = ctr[:, :, None]
         limit = ext.new_tensor([w, h])
         lo = (c - half).clamp_min(0)
@@ -304,4 +321,5 @@ class HeatMapProposals(BaseBatchProposalSource):
         return (f'{type(self).__name__}(num_centres={self.num_centres}, '
                 f'scales={self.scales}, aspects={self.aspects}, power={self.power}, '
                 f'suppress_dist={self.suppress_dist}, threshold={self.threshold}, '
+                f'max_size={self.max_size}, '
                 f'warmup_iters={self.warmup_iters})')

@@ -82,6 +82,33 @@ def test_boxes_inside_image_and_extent_follows_blob():
     assert ext[0, 0].tolist() == [5., 10., 30., 20.]
 
 
+def test_max_size_bounds_box_scale():
+    # A flat heat map: every extent is the whole image, so scale-1.5 boxes
+    # would exceed the image before the bound.
+    heat = torch.ones(2, 60, 90)
+    kw = dict(num_centres=3, scales=(0.5, 1., 1.5), aspects=(0.5, 1., 2.), seed=0)
+    hw = (60, 90)
+    bounded = HeatMapProposals(max_size=0.6, **kw).propose(heat, hw)
+    free = HeatMapProposals(max_size=None, **kw).propose(heat, hw)
+
+    def rel_scale(b):
+        wh = b[..., 2:] - b[..., :2]
+        return (wh[..., 0] * wh[..., 1]).sqrt() / (60 * 90) ** 0.5
+
+    assert (rel_scale(bounded) <= 0.6 + 1e-4).all()
+    assert (rel_scale(free) > 0.6).any()
+    # boxes already small enough are left as they are
+    small = rel_scale(free) <= 0.6
+    assert torch.equal(bounded[small], free[small])
+    # the shrink keeps the aspect of boxes that are not clipped
+    wh = bounded[..., 2:] - bounded[..., :2]
+    aspect = (wh[..., 0] / wh[..., 1]).flatten()
+    assert torch.allclose(aspect, torch.tensor([0.75, 1.5, 3.]).repeat(18),
+                          rtol=1e-4), aspect
+    with pytest.raises(ValueError, match='max_size'):
+        HeatMapProposals(max_size=0.)
+
+
 def test_two_blobs_are_both_covered():
     src = HeatMapProposals(num_centres=4, scales=(1., ), suppress_dist=0.25,
                            threshold=0.5, seed=0)
