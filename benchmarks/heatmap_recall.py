@@ -3,7 +3,8 @@
     python benchmarks/heatmap_recall.py \\
         [--config configs/objcon/soco-heatmap_r18_fpn_demo.py] \\
         [--checkpoint work_dirs/hm/epoch_2.pth] [--data data/demo_scenes] \\
-        [--split val] [--seeds 3]
+        [--split val] [--seeds 3] \\
+        [--cfg-options model.proposal_source.threshold=0.5 ...]
 
 Per val image: the model's heat-map boxes on V1 (the whole image at V1's size, as in
 training after the warm-up; ``num_centres`` x scales x aspects boxes, 4 x 3 = 12
@@ -12,6 +13,9 @@ annotations are read here for evaluation only) is recalled at t if some proposal
 has IoU >= t with it (objcon's ``box_iou``). Rows: the checkpoint's network, a
 random-init network (same config, no weights), and -- as a floor -- the same number
 of uniformly random boxes (``RandomBoxes``). Mean over ``--seeds`` sampling seeds.
+Each row also gives the proposals' mean scale ``sqrt(w h) / sqrt(W H)`` (the measure
+of SoCo's selective-search size band, 0.3-0.8), and the ground truth's for reference;
+``--cfg-options`` changes the source's parameters (both heat-map rows).
 """
 import argparse
 import json
@@ -20,6 +24,7 @@ import os.path as osp
 import sys
 
 import numpy as np
+from mmengine.config import DictAction
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -35,6 +40,9 @@ def parse_args(argv=None):
     parser.add_argument('--seeds', type=int, default=3)
     parser.add_argument('--max-images', type=int, help='first N images only')
     parser.add_argument('--iou', type=float, nargs='+', default=[0.5, 0.7])
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='config overrides, e.g. '
+                        'model.proposal_source.max_size=0.6')
     return parser.parse_args(argv)
 
 
@@ -66,6 +74,13 @@ def recall(per_image, gts, thrs):
     return hits / max(total, 1)
 
 
+def mean_scale(per_image, shapes):
+    """Mean ``sqrt(w h) / sqrt(W H)`` of boxes on images of (H, W, ...) shapes."""
+    scales = [np.sqrt((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) / (s[0] * s[1]))
+              for b, s in zip(per_image, shapes) if len(b)]
+    return float(np.concatenate(scales).mean()) if scales else float('nan')
+
+
 def main(argv=None):
     args = parse_args(argv)
     os.environ.setdefault('OBJCON_DEMO_ROOT', osp.abspath(args.data))
@@ -77,6 +92,7 @@ def main(argv=None):
     items = load_gt(args.data, args.split, args.max_images)
     images = [read_image(p)[0] for p, _ in items]
     gts = [g for _, g in items]
+    shapes = [img.shape for img in images]
     rows = []
     models = [('random init', None)]
     if args.checkpoint:
@@ -86,27 +102,31 @@ def main(argv=None):
         torch.manual_seed(0)
         model, cfg = build_heatmap_model(osp.join(REPO, args.config)
                                          if not osp.isabs(args.config)
-                                         else args.config, ckpt)
-        res = []
+                                         else args.config, ckpt, args.cfg_options)
+        res, scale = [], []
         for seed in range(args.seeds):
             model.proposal_source.generator = torch.Generator().manual_seed(seed)
             props = [heatmap_proposals(model, cfg, img)[1] for img in images]
             res.append(recall(props, gts, args.iou))
+            scale.append(mean_scale(props, shapes))
         per_box = model.proposal_source.boxes_per_image
-        rows.append((f'heat map, {name}', np.mean(res, 0)))
-    res = []
+        rows.append((f'heat map, {name}', np.mean(res, 0), np.mean(scale)))
+    res, scale = [], []
     for seed in range(args.seeds):
         rnd = RandomBoxes(num=per_box, seed=seed)
-        res.append(recall([rnd(img, p) for img, (p, _) in zip(images, items)],
-                          gts, args.iou))
-    rows.append(('uniform random boxes', np.mean(res, 0)))
+        props = [rnd(img, p) for img, (p, _) in zip(images, items)]
+        res.append(recall(props, gts, args.iou))
+        scale.append(mean_scale(props, shapes))
+    rows.append(('uniform random boxes', np.mean(res, 0), np.mean(scale)))
 
-    print(f'\n{args.split}: {len(images)} images, {sum(map(len, gts))} gt boxes, '
-          f'{per_box} proposals per image, mean of {args.seeds} seeds\n')
-    print('| proposals | ' + ' | '.join(f'recall@{t}' for t in args.iou) + ' |')
-    print('|---|' + '---|' * len(args.iou))
-    for name, r in rows:
-        print(f'| {name} | ' + ' | '.join(f'{v:.3f}' for v in r) + ' |')
+    print(f'\n{args.split}: {len(images)} images, {sum(map(len, gts))} gt boxes '
+          f'(mean scale {mean_scale(gts, shapes):.3f}), {per_box} proposals per '
+          f'image, mean of {args.seeds} seeds\n')
+    print('| proposals | ' + ' | '.join(f'recall@{t}' for t in args.iou) +
+          ' | mean scale sqrt(wh)/sqrt(WH) |')
+    print('|---|' + '---|' * (len(args.iou) + 1))
+    for name, r, sc in rows:
+        print(f'| {name} | ' + ' | '.join(f'{v:.3f}' for v in r) + f' | {sc:.3f} |')
     return rows
 
 

@@ -1,0 +1,42 @@
+"""benchmarks/heatmap_recall.py: recall and box scale of heat-map proposals."""
+import importlib.util
+import os.path as osp
+
+import numpy as np
+
+
+def load_script(repo_root):
+    path = osp.join(repo_root, 'benchmarks', 'heatmap_recall.py')
+    spec = importlib.util.spec_from_file_location('heatmap_recall', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_mean_scale_and_recall_by_hand(repo_root):
+    script = load_script(repo_root)
+    shapes = [(100, 100, 3), (50, 200, 3)]
+    boxes = [np.array([[0, 0, 50, 50], [0, 0, 100, 100]], np.float32),
+             np.array([[0, 0, 100, 25]], np.float32)]
+    # sqrt(wh) / sqrt(WH): 0.5, 1.0, 0.5
+    assert np.isclose(script.mean_scale(boxes, shapes), 2 / 3)
+    gts = [np.array([[0, 0, 50, 40], [60, 60, 90, 90]], np.float32),
+           np.zeros((0, 4), np.float32)]
+    # gt 1: IoU 0.8 with box 1; gt 2: no box above 0.09
+    assert np.allclose(script.recall(boxes, gts, [0.5, 0.9]), [0.5, 0.])
+
+
+def test_recall_rows_follow_cfg_options(tiny_demo_root, repo_root, capsys):
+    script = load_script(repo_root)
+    common = ['--data', tiny_demo_root, '--seeds', '1', '--max-images', '3']
+    rows = script.main(common)
+    out = capsys.readouterr().out
+    assert 'mean scale' in out and 'heat map, random init' in out
+    names = [r[0] for r in rows]
+    assert names == ['heat map, random init', 'uniform random boxes']
+    for _, rec, scale in rows:
+        assert ((0 <= rec) & (rec <= 1)).all() and 0 < scale <= 1
+    assert rows[0][2] <= 0.8 + 1e-4  # the config's max_size
+    small = script.main(common + ['--cfg-options',
+                                  'model.proposal_source.max_size=0.2'])
+    assert small[0][2] <= 0.2 + 1e-4 < rows[0][2]
