@@ -18,7 +18,12 @@ Measured side by side in one run on the same batch of views, repeats interleaved
 - ``bare + target``: that plus the target network's backbone+FPN forward, which any
   BYOL-style method also pays.
 
-The ratios are the overhead of everything object-level. A per-part breakdown of
+The ratios are the overhead of everything object-level. Beside each time ratio,
+the FLOP ratio of the same two computations (convolutions and matrix products as
+counted by ``torch.utils.flop_counter``, forward and backward; mmcv's RoIAlign is
+not counted) is the floor a perfect implementation of that variant would reach, and
+``time ratio / FLOP ratio`` is what the implementation adds on top of the compute
+the method itself asks for. A per-part breakdown of
 each variant's step (forward hooks and wrapped calls; ``backward`` is the whole
 backward pass) follows. Also the data pipeline's images/s (decode, cached
 proposals, three views, colour augmentation).
@@ -100,6 +105,16 @@ def timed(fn, repeats):
             torch.cuda.synchronize()
         out.append(time.perf_counter() - t)
     return statistics.median(out)
+
+
+def count_flops(fn):
+    """Convolution and matrix-product FLOPs of one call of ``fn`` (forward and
+    backward, as counted by ``torch.utils.flop_counter``; custom ops such as
+    mmcv's RoIAlign are not counted)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
 
 
 def timed_interleaved(fns, repeats):
@@ -234,6 +249,7 @@ def main():
         fns[name]()
         parts[name] = dict(timer.totals, total=time.perf_counter() - t)
     times = timed_interleaved(fns, args.repeats)
+    flops = {name: count_flops(fn) for name, fn in fns.items()}
 
     threads = torch.get_num_threads()
     print(f'\n{args.config}, batch {args.batch}, views '
@@ -242,15 +258,19 @@ def main():
           f'{", AMP" if args.amp else ""}, median of {args.repeats} '
           'interleaved repeats\n')
     t_bare, t_bt = times['bare'], times['bare + target']
-    print('| measurement | s / iteration | / bare | / (bare + target) '
-          '| images/s |')
-    print('|---|---|---|---|---|')
-    for name in VARIANTS:
-        t = times[name]
-        print(f'| SoCo train_step, {name} | {t:.3f} | {t / t_bare:.2f} | '
+    f_bare = flops['bare']
+    print('| measurement | s / iteration | / bare | GFLOP | FLOPs / bare '
+          '| (time / bare) / (FLOPs / bare) | / (bare + target) | images/s |')
+    print('|---|---|---|---|---|---|---|---|')
+    for name in list(VARIANTS) + ['bare + target']:
+        t, f = times[name], flops[name]
+        label = f'SoCo train_step, {name}' if name in VARIANTS else \
+            'bare + target backbone+FPN forward'
+        print(f'| {label} | {t:.3f} | {t / t_bare:.2f} | {f / 1e9:.0f} | '
+              f'{f / f_bare:.2f} | {(t / t_bare) / (f / f_bare):.2f} | '
               f'{t / t_bt:.2f} | {args.batch / t:.1f} |')
-    print(f'| bare backbone+FPN fwd/bwd (online) | {t_bare:.3f} | 1.00 | | |')
-    print(f'| bare + target backbone+FPN forward | {t_bt:.3f} | | 1.00 | |')
+    print(f'| bare backbone+FPN fwd/bwd (online) | {t_bare:.3f} | 1.00 | '
+          f'{f_bare / 1e9:.0f} | 1.00 | 1.00 | | |')
 
     print('\nparts of one step (s):\n')
     print('| part | ' + ' | '.join(VARIANTS) + ' |')
