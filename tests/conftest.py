@@ -66,5 +66,21 @@ def repo_root():
     return REPO_ROOT
 
 
+@pytest.fixture(scope='session')
+def load_script():
+    """Import a script of the repository (e.g. ``'tools/x.py'``) as a module."""
+    import importlib.util
+
+    def load(relpath):
+        name = osp.splitext(osp.basename(relpath))[0]
+        spec = importlib.util.spec_from_file_location(
+            name, osp.join(REPO_ROOT, relpath))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
 def pytest_configure(config):
     os.environ.setdefault('OMP_NUM_THREADS', '2')

@@ -1,20 +1,11 @@
 """benchmarks/heatmap_recall.py: recall and box scale of heat-map proposals."""
-import importlib.util
-import os.path as osp
-
 import numpy as np
 
-
-def load_script(repo_root):
-    path = osp.join(repo_root, 'benchmarks', 'heatmap_recall.py')
-    spec = importlib.util.spec_from_file_location('heatmap_recall', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+SCRIPT = 'benchmarks/heatmap_recall.py'
 
 
-def test_mean_scale_and_recall_by_hand(repo_root):
-    script = load_script(repo_root)
+def test_mean_scale_and_recall_by_hand(load_script):
+    script = load_script(SCRIPT)
     shapes = [(100, 100, 3), (50, 200, 3)]
     boxes = [np.array([[0, 0, 50, 50], [0, 0, 100, 100]], np.float32),
              np.array([[0, 0, 100, 25]], np.float32)]
@@ -26,8 +17,8 @@ def test_mean_scale_and_recall_by_hand(repo_root):
     assert np.allclose(script.recall(boxes, gts, [0.5, 0.9]), [0.5, 0.])
 
 
-def test_recall_rows_follow_cfg_options(tiny_demo_root, repo_root, capsys):
-    script = load_script(repo_root)
+def test_recall_rows_follow_cfg_options(tiny_demo_root, load_script, capsys):
+    script = load_script(SCRIPT)
     common = ['--data', tiny_demo_root, '--seeds', '1', '--max-images', '3']
     rows = script.main(common)
     out = capsys.readouterr().out

@@ -1,5 +1,4 @@
 """tools/visualize_proposals.py draws a cache's or a source's proposals."""
-import importlib.util
 import os.path as osp
 
 import cv2
@@ -8,16 +7,9 @@ import numpy as np
 from objcon.proposals import precompute_proposals
 
 
-def load_tool(repo_root):
-    path = osp.join(repo_root, 'tools', 'visualize_proposals.py')
-    spec = importlib.util.spec_from_file_location('visualize_proposals', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_visualize_from_cache_and_source(tiny_demo_root, tmp_path, repo_root, capsys):
-    tool = load_tool(repo_root)
+def test_visualize_from_cache_and_source(tiny_demo_root, tmp_path, load_script,
+                                         capsys):
+    tool = load_script('tools/visualize_proposals.py')
     root = osp.join(tiny_demo_root, 'val')
     image = osp.join(root, '000001.jpg')
     cache = str(tmp_path / 'cache')
@@ -41,10 +33,10 @@ def test_visualize_from_cache_and_source(tiny_demo_root, tmp_path, repo_root, ca
     assert 'not in the proposal cache' in capsys.readouterr().err
 
 
-def test_visualize_heatmap_random_init(tiny_demo_root, tmp_path, repo_root, capsys,
-                                       monkeypatch):
+def test_visualize_heatmap_random_init(tiny_demo_root, tmp_path, repo_root,
+                                       load_script, capsys, monkeypatch):
     monkeypatch.setenv('OBJCON_DEMO_ROOT', tiny_demo_root)
-    tool = load_tool(repo_root)
+    tool = load_script('tools/visualize_proposals.py')
     image = osp.join(tiny_demo_root, 'val', '000001.jpg')
     out = str(tmp_path / 'heat.png')
     config = osp.join(repo_root, 'configs/objcon/soco-heatmap_r18_fpn_demo.py')
