@@ -3,7 +3,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .box_ops import nms
+from objcon.structures import nms
 
 
 class BoxFilter:

@@ -70,7 +70,7 @@ def test_ccop_filter_nms_random_scores_top_k():
     boxes = np.concatenate([xy, xy + wh], 1).astype(np.float32)
     out = ccop(boxes, HW)
     assert len(out) == 50
-    from objcon.proposals import box_iou
+    from objcon.structures import box_iou
     iou = box_iou(out, out)
     np.fill_diagonal(iou, 0)
     assert iou.max() <= 0.5

@@ -5,10 +5,11 @@ import pytest
 import torch
 
 from objcon.proposals import (SOCO_FILTER, FelzenszwalbSegments, GridBoxes,
-                              GroundTruthBoxes, PerImageBatchSource, ProposalStatus,
-                              RandomBoxes, SelectiveSearch, WholeImage, box_iou,
-                              downscaled_size, read_image)
-from objcon.registry import PROPOSAL_SOURCES
+                              GroundTruthBoxes, ProposalStatus, RandomBoxes,
+                              SelectiveSearch, WholeImage, downscaled_size,
+                              read_image)
+from objcon.registry import PROPOSAL_GENERATORS, PROPOSAL_SOURCES
+from objcon.structures import box_iou
 
 
 def scene(h=200, w=320):
@@ -161,9 +162,9 @@ def test_ground_truth_boxes_are_loud(tiny_demo_root, mm_log):
         gt(img, 'nope.jpg')
 
 
-def test_per_image_batch_source_for_in_model_use():
-    batch = PROPOSAL_SOURCES.build(
-        dict(type='PerImageBatchSource', source=dict(type='GridBoxes', rows=2, cols=2)))
+def test_per_image_source_as_an_in_model_generator():
+    batch = PROPOSAL_GENERATORS.build(
+        dict(type='PerImageProposals', source=dict(type='GridBoxes', rows=2, cols=2)))
     feats = torch.zeros(2, 8, 7, 7)
     out = batch(feats, [(224, 224), (112, 160)])
     assert len(out) == 2 and out[0].shape == (4, 4) and out[0].dtype == torch.float32
