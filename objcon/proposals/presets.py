@@ -9,7 +9,7 @@ PRESETS = dict(
     # search, 2 colour spaces, k 50, 2 strategies: see docs/proposals.md).
     soco=dict(type='SelectiveSearch', filter=SOCO_FILTER),
     # SoCo's own proposals, for parity runs: the reference's scikit-image selective
-    # search at full resolution (about a second per ImageNet image) + its filter.
+    # search at full resolution (~0.5 s of CPU per ImageNet-sized image) + its filter.
     **{'soco-reference': dict(type='SkimageSelectiveSearch', scale=300, sigma=0.9,
                               min_size=100, filter=SOCO_FILTER)},
     # CCOP's recipe: fast mode on a downscaled image (128 px, as DETReg), its filter

@@ -24,7 +24,7 @@ class SkimageSelectiveSearch(BaseProposalSource):
     SoCo ran a pure-Python selective search (the PyPI ``selectivesearch`` package,
     slightly modified) on every full-resolution image. This source computes the
     same boxes with vectorised numpy and a heap; skimage's segmentation dominates
-    either way (about a second per 500 px photograph on one core), so it is
+    either way (about 0.5 s of CPU per 500 px photograph), so it is
     opt-in, for parity runs (preset ``soco-reference``). The steps:
 
     1. Felzenszwalb-Huttenlocher segmentation by ``skimage.segmentation.
