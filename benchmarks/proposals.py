@@ -255,7 +255,13 @@ def main() -> None:
               '(pip install -r requirements/bench.txt)\n')
     else:
         rows.append((PYPI, pypi, lambda hw: (1.0, 1.0)))
-    for name, cfg in SOURCES + list(json.loads(args.extra).items()):
+    try:
+        extra = json.loads(args.extra)
+        assert isinstance(extra, dict)
+    except (json.JSONDecodeError, AssertionError):
+        parser.error(f'--extra must be a JSON object {{"row name": config}}, got '
+                     f'{args.extra!r}')
+    for name, cfg in SOURCES + list(extra.items()):
         source = PROPOSAL_SOURCES.build(cfg)
         rows.append((name, source.propose, source.box_unit))
     print('SoCo filter on every row; CPU time of one thread\n')
