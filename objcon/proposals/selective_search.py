@@ -102,7 +102,8 @@ class SelectiveSearch(BaseProposalSource):
         unknown = set(color_spaces) - set(_COLOR_SPACES) | {
             n for st in strategies for n in st.split('+')} - set(_SIMILARITIES)
         if unknown:
-            raise ValueError(f'unknown colour spaces or similarities: {sorted(unknown)}')
+            raise ValueError(
+                f'unknown colour spaces or similarities: {sorted(unknown)}')
         self.color_spaces, self.ks = tuple(color_spaces), tuple(ks)
         self.strategies = tuple(strategies)
         self.mode = mode
