@@ -14,6 +14,7 @@ from .precompute import load_cache_for, precompute_proposals, process_image
 from .presets import PRESETS, parse_source
 from .random_boxes import RandomBoxes
 from .selective_search import SelectiveSearch
+from .skimage_selective_search import SkimageSelectiveSearch
 from .visualize import draw_proposals
 from .whole_image import WholeImage
 
@@ -26,5 +27,5 @@ __all__ = [
     'GridBoxes', 'GroundTruthBoxes', 'downscaled_size', 'read_image', 'resize_max_side',
     'scale_boxes_back', 'to_bgr8', 'load_cache_for',
     'precompute_proposals', 'process_image', 'PRESETS', 'parse_source', 'RandomBoxes', 'SelectiveSearch',
-    'WholeImage', 'draw_proposals'
+    'SkimageSelectiveSearch', 'WholeImage', 'draw_proposals'
 ]
