@@ -35,9 +35,10 @@ import cv2
 import numpy as np
 
 from objcon.datasets import generate_demo_scenes
-from objcon.proposals import (PRESETS, SOCO_FILTER, BoxFilter, box_iou, read_image,
-                              whole_image_box, write_proposal_cache, xywh_to_xyxy)
+from objcon.proposals import (PRESETS, SOCO_FILTER, BoxFilter, read_image,
+                              write_proposal_cache)
 from objcon.registry import PROPOSAL_SOURCES
+from objcon.structures import box_iou, whole_image_box, xywh_to_xyxy
 
 REFERENCE = "soco-reference: SoCo's search (SkimageSelectiveSearch, full res)"
 DEFAULT = ('objcon SelectiveSearch, defaults (custom, 176 px, HSV, k 175, sigma 0.5, '
