@@ -1,10 +1,12 @@
 """A damaged cache is named with its file and rebuilt by --overwrite; one writer
 at a time."""
+import json
 import multiprocessing as mp
 import os
 import os.path as osp
 import time
 
+import numpy as np
 import pytest
 
 from objcon.proposals import (PRESETS, CacheBusyError, CacheDamagedError,
@@ -34,23 +36,39 @@ def images(tmp_path):
     return root
 
 
+def drop_last(path):
+    """Rewrite a file well-formed but one entry short (e.g. from another run)."""
+    if path.endswith('.json'):
+        with open(path) as f:
+            keys = json.load(f)
+        with open(path, 'w') as f:
+            json.dump(keys[:-1], f)
+    else:
+        np.save(path, np.load(path)[:-1])
+
+
+# what is done -> (file, how)
 DAMAGES = {
-    'codes.npy': lambda p: truncate(p),
-    'keys.json': lambda p: truncate(p),
-    'meta.json': lambda p: truncate(p),
-    'status.npy': lambda p: truncate(p, keep=0.9),
-    'offsets.npy': os.remove,
+    'codes truncated': ('codes.npy', truncate),
+    'keys truncated': ('keys.json', truncate),
+    'meta truncated': ('meta.json', truncate),
+    'status truncated': ('status.npy', lambda p: truncate(p, keep=0.9)),
+    'offsets deleted': ('offsets.npy', os.remove),
+    'codes short': ('codes.npy', drop_last),
+    'keys short': ('keys.json', drop_last),
+    'digests short': ('digests.npy', drop_last),
 }
 
 
-@pytest.mark.parametrize('name', sorted(DAMAGES))
-def test_damaged_cache_is_named_and_overwrite_rebuilds_it(images, tmp_path, name,
+@pytest.mark.parametrize('damage', sorted(DAMAGES))
+def test_damaged_cache_is_named_and_overwrite_rebuilds_it(images, tmp_path, damage,
                                                          load_script, capsys):
+    name, how = DAMAGES[damage]
     reference = str(tmp_path / 'reference')
     precompute_proposals(GRID, images, reference, show_progress=False)
     out = str(tmp_path / 'cache')
     precompute_proposals(GRID, images, out, show_progress=False)
-    DAMAGES[name](osp.join(out, name))
+    how(osp.join(out, name))
 
     with pytest.raises(CacheDamagedError) as info:
         ProposalCache(out)
@@ -117,3 +135,17 @@ def test_two_concurrent_precomputes_leave_one_good_cache(images, tmp_path):
         outcomes.append(codes.get(timeout=5)[0])
     assert 'ok' in outcomes and set(outcomes) <= {'ok', 'busy'}
     assert cache_files(out) == cache_files(reference)
+
+
+def test_a_cache_without_file_identities_is_checked_by_its_fingerprint(
+        images, tmp_path, mm_log):
+    out = str(tmp_path / 'cache')
+    precompute_proposals(GRID, images, out, show_progress=False)
+    for name in ('filesizes.npy', 'digests.npy'):  # as an older objcon wrote it
+        os.remove(osp.join(out, name))
+    from objcon.proposals import CacheMismatchError, list_images, load_cache_for
+    assert len(load_cache_for(images, out)) == 6
+    assert any('no per-image file sizes' in m for m in mm_log)
+    entries = list_images(images)
+    with pytest.raises(CacheMismatchError, match='made for another dataset'):
+        ProposalCache(out).verify(images, entries[:-1])
