@@ -145,3 +145,14 @@ def test_folder_with_link_loops_lists_each_real_image_once(tmp_path):
 def test_with_label_is_refused():
     with pytest.raises(ValueError, match='with_label must be False'):
         build('x', with_label=True)
+
+
+def test_an_image_changed_since_the_precompute_is_refused(tmp_path):
+    root = str(tmp_path / 'imgs')
+    write_good_images(root, 4)
+    cache = precompute_proposals(GRID, root, str(tmp_path / 'cache'),
+                                 show_progress=False)
+    write_good_images(root, 1, seed=77)  # 000.jpg replaced by another image
+    with pytest.raises(CacheMismatchError,
+                       match=r'1 of 4 images differ in file size \(e\.g\. 000\.jpg\)'):
+        build(root, cache.path)
