@@ -6,8 +6,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from objcon.proposals import (PRESETS, CacheMismatchError, ProposalCache,
-                              precompute_proposals)
+from objcon.proposals import PRESETS, CacheMismatchError, precompute_proposals
 from objcon.utils import register_all_modules
 from tests.test_proposals.bad_files import (bad_and_tricky_files, write_files,
                                             write_good_images,
