@@ -11,6 +11,7 @@ from objcon.utils import register_all_modules
 from tests.test_proposals.bad_files import (bad_and_tricky_files, write_files,
                                             write_good_images,
                                             write_same_names_and_sizes)
+from tests.test_proposals.conftest import mm_log  # noqa: F401 -- a fixture
 
 GRID = PRESETS['grid']
 
@@ -18,20 +19,6 @@ GRID = PRESETS['grid']
 @pytest.fixture(scope='module', autouse=True)
 def registered():
     register_all_modules()
-
-
-@pytest.fixture
-def mm_log():
-    import logging
-
-    from mmengine.logging import MMLogger
-    records = []
-    handler = logging.Handler()
-    handler.emit = lambda record: records.append(record.getMessage())
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
 
 
 def listed(dataset, root):
