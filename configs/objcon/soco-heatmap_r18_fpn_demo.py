@@ -26,7 +26,7 @@ model = dict(
 
 train_dataloader = dict(
     dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile'),
+        dict(type='LoadImageOrSkip'),
         dict(type='ObjectViews',
              views={{_base_.object_views.views}},
              pairs={{_base_.object_views.pairs}},

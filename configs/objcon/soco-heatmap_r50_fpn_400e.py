@@ -28,7 +28,7 @@ model = dict(
 # pair (replaced in the model) and each view's geometry (view_params).
 train_dataloader = dict(
     dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile'),
+        dict(type='LoadImageOrSkip'),
         dict(type='ObjectViews',
              views={{_base_.object_views.views}},
              pairs={{_base_.object_views.pairs}},

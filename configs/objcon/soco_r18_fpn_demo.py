@@ -51,12 +51,12 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='mmpretrain.CustomDataset',
+        type='UnlabeledImageDataset',
         data_root=data_root,
         data_prefix='train',
         with_label=False,
         pipeline=[
-            dict(type='LoadImageFromFile'),
+            dict(type='LoadImageOrSkip'),
             dict(type='LoadProposals', cache=proposal_cache,
                  img_root=data_root + 'train'),
             object_views,

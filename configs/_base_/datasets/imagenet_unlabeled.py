@@ -3,7 +3,7 @@
 #   data/imagenet/train/n01440764/n01440764_10026.JPEG ...
 #   python tools/precompute_proposals.py data/imagenet/train \
 #       data/proposals/imagenet_train_soco --source soco --workers 32
-# Method configs build the pipeline: LoadImageFromFile, load_proposals, views.
+# Method configs build the pipeline: LoadImageOrSkip, load_proposals, views.
 # Named variables (override with --cfg-options NAME=VALUE): data_root,
 # proposal_cache.
 data_root = 'data/imagenet/'
@@ -19,7 +19,7 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='mmpretrain.CustomDataset',
+        type='UnlabeledImageDataset',
         data_root=data_root,
         data_prefix='train',
         with_label=False,

@@ -1,7 +1,7 @@
 # SoCo-C4 views (the reference's C4 recipe, 100 and 400 epochs alike): V1 the whole
 # image at 224, V2 a RandomResizedCrop to 224 with scale (0.6, 1); no box jitter;
 # the box cutout on V2; one pair, so two loss terms (1-2 and 2-1).
-# Use: train_pipeline = [LoadImageFromFile, <a proposal transform>, *view_pipeline]
+# Use: train_pipeline = [LoadImageOrSkip, <a proposal transform>, *view_pipeline]
 # ImageNet mean/std are left to the model's data preprocessor.
 _base_ = ['./soco_photometric.py']
 view_size = 224

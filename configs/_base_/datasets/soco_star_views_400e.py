@@ -1,6 +1,6 @@
 # SoCo* views (400 epochs): V1 whole image 224, V2 crop 224, V3 crop 192, and
 # V4 = V2 resized to 112 (own flip, V2-style colour); pair (V1, V4) reuses the
-# (V1, V2) boxes. Use: train_pipeline = [LoadImageFromFile, <a proposal transform>,
+# (V1, V2) boxes. Use: train_pipeline = [LoadImageOrSkip, <a proposal transform>,
 # *view_pipeline]. ImageNet mean/std are left to the model's data preprocessor.
 _base_ = ['./soco_photometric.py']
 view_size = 224  # V1, V2

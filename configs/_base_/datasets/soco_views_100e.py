@@ -1,5 +1,5 @@
 # SoCo-FPN views, 100-epoch recipe: the 400-epoch views plus a box cutout on V2/V3.
-# Use: train_pipeline = [LoadImageFromFile, <a proposal transform>, *view_pipeline]
+# Use: train_pipeline = [LoadImageOrSkip, <a proposal transform>, *view_pipeline]
 # ImageNet mean/std are left to the model's data preprocessor.
 _base_ = ['./soco_photometric.py']
 view_size = 224  # V1, V2

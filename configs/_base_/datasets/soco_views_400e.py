@@ -1,6 +1,6 @@
 # SoCo-FPN views, 400-epoch recipe: V1 whole image 224, V2 crop 224, V3 crop 112;
 # pairs (V1, V2) and (V1, V3), K = 4 boxes per pair.
-# Use: train_pipeline = [LoadImageFromFile, <a proposal transform>, *view_pipeline]
+# Use: train_pipeline = [LoadImageOrSkip, <a proposal transform>, *view_pipeline]
 # ImageNet mean/std are left to the model's data preprocessor.
 _base_ = ['./soco_photometric.py']
 view_size = 224  # V1, V2
