@@ -94,14 +94,6 @@ def test_target_follows_online_by_the_cosine_ema(soco):
     assert torch.allclose(target, tau * before + (1 - tau) * online, atol=1e-6)
 
 
-@pytest.mark.parametrize('k,expected', [(0, 0.99), (5, 0.995), (10, 1.0)])
-def test_tau_schedule(soco, k, expected):
-    ema = soco.target_net
-    avg, src = torch.zeros(3), torch.ones(3)
-    ema.avg_func(avg, src, k)  # weighs the new value by 1 - tau(k)
-    assert torch.allclose(avg, torch.full((3, ), 1 - expected), atol=1e-7)
-
-
 def test_mismatched_pairs_and_modes_are_refused(soco):
     data = _batch()
     data['data_samples'][1].view_pairs[0]['views'] = (0, 2)
