@@ -35,6 +35,7 @@ DETECTORS = ('MaskRCNN', 'FasterRCNN')
 BATCH_SIZE = 2
 # Views and detection images larger than this are scaled down to it.
 MAX_VIEW_SIZE = 64
+MAX_BOXES = 2
 MAX_DET_SIZE = 128
 MAX_PROPOSALS = 64
 MAX_SAMPLED_ROIS = 8
@@ -82,8 +83,11 @@ def _without_downloads(model_cfg: ConfigDict) -> None:
 
 def _shrink_views(cfg: Config) -> None:
     """Scale every ObjectViews view (and the level thresholds) to at most
-    ``MAX_VIEW_SIZE``; mmpretrain RandomResizedCrop views likewise."""
+    ``MAX_VIEW_SIZE``, with at most ``MAX_BOXES`` per pair; mmpretrain
+    RandomResizedCrop views likewise."""
     for views in _transforms(cfg, 'ObjectViews'):
+        # the object trunk (4conv1fc or res5) on every box dominates a step
+        views['num_boxes'] = min(views.get('num_boxes', MAX_BOXES), MAX_BOXES)
         sizes = [v['size'] for v in views['views']]
         largest = max(max(s) if isinstance(s, (list, tuple)) else s for s in sizes)
         factor = min(1., MAX_VIEW_SIZE / largest)
