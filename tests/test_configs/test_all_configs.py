@@ -5,8 +5,9 @@ training step (forward, backward, optimiser step) on a batch of two.
 Pretraining configs read the tiny demo scenes as an unlabeled image folder, with
 SoCo's selective-search cache of them; detection benchmarks read the scenes' COCO
 annotations. Transforms are found by their ``type``, never by list index. Inputs
-are shrunk (views of at most 64 px, detection images of at most 128 px) so that an
-R50 step fits a CPU test; those R50 configs are ``slow``.
+are shrunk (views of at most 64 px and 2 boxes per pair, detection images of at
+most 128 px and 8 sampled RoIs) so that an R50 step fits a CPU test; the steps of
+the R50 configs (``r50`` in the file name) are ``slow``.
 """
 import glob
 import os.path as osp
@@ -33,20 +34,22 @@ DETECTION_DIR = osp.join('configs', 'benchmarks')
 DETECTORS = ('MaskRCNN', 'FasterRCNN')
 
 BATCH_SIZE = 2
-# Views and detection images larger than this are scaled down to it.
+# Limits of the inputs a step runs on (larger ones are scaled down to them).
 MAX_VIEW_SIZE = 64
 MAX_BOXES = 2
 MAX_DET_SIZE = 128
 MAX_PROPOSALS = 64
 MAX_SAMPLED_ROIS = 8
+# Detection resize transforms and their scale argument.
 RESIZE_KEYS = dict(Resize='scale', RandomResize='scale', RandomChoiceResize='scales')
-# Every optimiser wrapper type a config may name must run on a CPU here.
+# AmpOptimWrapper refuses a machine without CUDA: a CPU steps with OptimWrapper.
 CPU_OPTIM_WRAPPERS = {'AmpOptimWrapper': 'OptimWrapper'}
 
 
-def _params(config, slow_r50=False):
+def _params(config: str, slow_r50: bool = False):
     marks = [pytest.mark.slow] if slow_r50 and 'r50' in osp.basename(config) else []
-    return pytest.param(config, marks=marks, id=osp.splitext(config)[0][8:])
+    name = osp.splitext(osp.relpath(config, 'configs'))[0]
+    return pytest.param(config, marks=marks, id=name)
 
 
 def _walk(node):
@@ -99,10 +102,13 @@ def _shrink_views(cfg: Config) -> None:
             cfg.model.level_thresholds = tuple(
                 t * factor for t in cfg.model.level_thresholds)
     for crop in _transforms(cfg, 'RandomResizedCrop'):
-        crop['scale'] = min(crop['scale'], MAX_VIEW_SIZE)
+        scale = crop['scale']
+        crop['scale'] = tuple(min(s, MAX_VIEW_SIZE) for s in scale) \
+            if isinstance(scale, (list, tuple)) else min(scale, MAX_VIEW_SIZE)
 
 
 def _shrink_images(cfg: Config) -> None:
+    """Detection images resized to at most ``MAX_DET_SIZE`` square."""
     for name, key in RESIZE_KEYS.items():
         for resize in _transforms(cfg, name):
             if key == 'scales':
