@@ -3,7 +3,10 @@ import importlib.metadata as md
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow  # a fresh Python process
 def test_stack_imports_and_runs_compiled_ops():
     code = ('import objcon, mmdet.models, mmpretrain.models, cv2; '
             'from mmcv.ops import RoIAlign; '

@@ -5,6 +5,7 @@ from objcon.engine.hooks import NonFiniteLossHook
 from tests.toy import register_toys, toy_runner_cfg
 
 
+@pytest.mark.slow
 def test_stops_at_the_first_non_finite_iteration(tmp_path):
     register_toys()
     cfg = toy_runner_cfg(tmp_path, max_iters=10,
@@ -15,6 +16,7 @@ def test_stops_at_the_first_non_finite_iteration(tmp_path):
         runner.train()
 
 
+@pytest.mark.slow
 def test_finite_run_completes(tmp_path):
     register_toys()
     cfg = toy_runner_cfg(tmp_path, max_iters=4,

@@ -8,6 +8,9 @@ import pytest
 
 from tests.toy import KillAfterIter, register_toys, toy_runner_cfg
 
+# Every test trains through a Runner (one also starts Python processes).
+pytestmark = pytest.mark.slow
+
 
 def _train(work_dir, max_iters, **kw):
     register_toys()

@@ -13,6 +13,7 @@ from objcon.benchmark.bench import (METHODS, PRESETS, finetune_options,
 from objcon.benchmark.report import markdown_table, summarize
 
 
+@pytest.mark.slow
 def test_smoke_preset_every_row_has_a_finite_ap(tmp_path, repo_root):
     work = tmp_path / 'bench'
     cmd = [sys.executable, 'tools/bench.py', '--preset', 'smoke',
@@ -129,6 +130,7 @@ def test_summary_mean_and_sample_std():
     assert '| B | 1 | 2.0 | 4.0 | 1.0 | 0.0 | 1.0 | 0.0 |' in table
 
 
+@pytest.mark.slow  # starts tools/bench.py
 def test_unknown_method_is_refused(repo_root):
     proc = subprocess.run([sys.executable, 'tools/bench.py', '--methods', 'swav',
                            '--dry-run'], cwd=repo_root, capture_output=True,

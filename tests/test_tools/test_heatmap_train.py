@@ -6,11 +6,14 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import SOCO_TINY_OPTIONS, soco_schedule_options
 
 CONFIG = 'configs/objcon/soco-heatmap_r18_fpn_demo.py'
 
 
+@pytest.mark.slow
 def test_heatmap_demo_config_trains(tiny_demo_root, repo_root, tmp_path):
     work = str(tmp_path / 'work')
     # PYTHONPATH: tools/ scripts must import this checkout's objcon, not another
