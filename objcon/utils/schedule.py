@@ -14,14 +14,15 @@ def set_train_length(cfg: Config, epochs: int = None, iters: int = None) -> Conf
     """Set ``max_epochs`` (epoch-based) or ``max_iters`` (iteration-based) and
     stretch the parameter schedulers with it.
 
-    A warm-up (a ``LinearLR`` from 0 followed by other schedulers) keeps its
-    length, halved only if it would not fit, and left out if half of it is less
-    than one step (an epoch-based warm-up converted to iterations may end in
-    mid-epoch: see :func:`drop_empty_schedulers`); every other scheduler's
-    ``begin`` / ``end`` (MultiStepLR milestones, CosineAnnealing's ``T_max``) is
-    scaled by new/old length, and one that began where the warm-up ended still
-    does.
-    Checkpoint and validation intervals equal to the old length follow the new
+    Schedulers counted in the loop's unit (``by_epoch`` for ``epochs``, not
+    ``by_epoch`` for ``iters``) are stretched; others (an iteration-based warm-up
+    of an epoch-based run) keep their length. A warm-up (a ``LinearLR`` from 0
+    followed by other schedulers) keeps its length, halved only if it would not
+    fit, and left out if half of it is less than one step (an epoch-based warm-up
+    converted to iterations may end in mid-epoch: see
+    :func:`drop_empty_schedulers`); every other scheduler's ``begin`` / ``end``
+    (MultiStepLR milestones, CosineAnnealing's ``T_max``) is scaled by new/old
+    length, and one that began where the warm-up ended still does. Checkpoint and validation intervals equal to the old length follow the new
     one, so the last step still saves.
 
     Args:
@@ -53,9 +54,13 @@ def set_train_length(cfg: Config, epochs: int = None, iters: int = None) -> Conf
     schedulers = cfg.get('param_scheduler') or []
     if isinstance(schedulers, dict):
         schedulers = [schedulers]
+    # a scheduler counted in the other unit (an iteration-based warm-up of an
+    # epoch-based run) keeps its length: the epoch length is not known here
+    by_epoch = epochs is not None
+    same_unit = [s.get('by_epoch', True) == by_epoch for s in schedulers]
     old_warm = new_warm = None
     if len(schedulers) > 1 and schedulers[0].get('type') == 'LinearLR' \
-            and schedulers[0].get('begin', 0) == 0:
+            and schedulers[0].get('begin', 0) == 0 and same_unit[0]:
         warm = schedulers[0]
         old_warm = warm.get('end', old)
         # a fraction of an epoch is fine for by-epoch schedulers converted to
@@ -64,7 +69,9 @@ def set_train_length(cfg: Config, epochs: int = None, iters: int = None) -> Conf
         new_warm = old_warm if old_warm < new else (
             new / 2 if fractional else new // 2)
         warm['end'] = new_warm
-    for s in schedulers[1 if old_warm is not None else 0:]:
+    for s, rescale in zip(schedulers, same_unit):
+        if not rescale or (old_warm is not None and s is schedulers[0]):
+            continue
         begin, end = s.get('begin', 0), s.get('end', old)
         if old_warm is not None and begin == old_warm:
             s['begin'] = new_warm

@@ -87,3 +87,12 @@ def test_train_one_epoch_of_one_iteration(tiny_demo_root, repo_root, tmp_path):
     assert 'LinearLR from epoch 0 to 0.5 covers no iteration' in out
     assert 'Epoch(train) [1][1/1]' in out
     assert osp.isfile(osp.join(work, 'epoch_1.pth'))
+
+
+def test_iteration_warmup_of_an_epoch_run_keeps_its_length(repo_root):
+    cfg = set_train_length(_load(
+        repo_root, 'configs/benchmarks/mask-rcnn_r50_fpn_syncbn-4conv1fc_1x_coco.py'),
+        epochs=6)
+    warm, steps = cfg.param_scheduler
+    assert (warm.by_epoch, warm.begin, warm.end) == (False, 0, 500)
+    assert (steps.begin, steps.end, steps.milestones) == (0, 6, [4, 6])
