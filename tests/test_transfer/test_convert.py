@@ -144,11 +144,14 @@ def test_cli_refuses_to_replace_the_input_or_a_file_it_did_not_write(
     link.symlink_to(runner_checkpoint)
     text = tmp_path / 'notes.pth'
     text.write_text('my notes')
+    weights = tmp_path / 'weights.pth'
+    torch.save({'conv.weight': torch.ones(1)}, str(weights))
     for out, reason in [(runner_checkpoint, 'is the input checkpoint'),
                         (tmp_path / 'run' / '..' / 'run' / 'iter_2.pth',
                          'is the input checkpoint'),
                         (link, 'is the input checkpoint'),
-                        (text, 'not a checkpoint this tool wrote')]:
+                        (text, 'not a checkpoint this tool wrote'),
+                        (weights, 'a checkpoint this tool did not write')]:
         assert convert_cli.main([str(runner_checkpoint), str(out)]) == 2
         err = capsys.readouterr().err
         assert err.startswith('error: ') and reason in err and '--force' in err
@@ -169,7 +172,8 @@ def test_cli_checks_the_output_folder_before_converting(convert_cli,
                                                         tmp_path, capsys):
     ckpt = str(runner_checkpoint)
     assert convert_cli.main([ckpt, str(tmp_path / 'absent' / 'out.pth')]) == 2
-    assert 'output folder' in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"output folder {tmp_path / 'absent'} does not exist" in err
     assert convert_cli.main([ckpt, str(tmp_path)]) == 2
     assert 'is a folder' in capsys.readouterr().err
     import os
