@@ -22,8 +22,9 @@ def set_train_length(cfg: Config, epochs: int = None, iters: int = None) -> Conf
     converted to iterations may end in mid-epoch: see
     :func:`drop_empty_schedulers`); every other scheduler's ``begin`` / ``end``
     (MultiStepLR milestones, CosineAnnealing's ``T_max``) is scaled by new/old
-    length, and one that began where the warm-up ended still does. Checkpoint and validation intervals equal to the old length follow the new
-    one, so the last step still saves.
+    length, and one that began where the warm-up ended still does. Checkpoint
+    and validation intervals equal to the old length follow the new one, so the
+    last step still saves.
 
     Args:
         cfg (Config): A loaded config (modified in place).
