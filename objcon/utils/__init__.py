@@ -5,7 +5,7 @@ from .schedule import drop_empty_schedulers, set_train_length
 from .tool_config import find_resume_checkpoint, load_tool_config
 
 __all__ = [
-    'register_all_modules', 'load_tool_config', 'set_train_length', 'register_checkpoint_safe_globals',
-    'init_cpu_distributed', 'setup_cpu_distributed', 'drop_empty_schedulers',
-    'find_resume_checkpoint'
+    'register_all_modules', 'load_tool_config', 'set_train_length',
+    'register_checkpoint_safe_globals', 'init_cpu_distributed',
+    'setup_cpu_distributed', 'drop_empty_schedulers', 'find_resume_checkpoint'
 ]
