@@ -9,7 +9,7 @@ missing, no unexpected key, equal tensors). Fine-tune with
 ``python tools/train.py DETECTOR_CONFIG --cfg-options load_from=OUT.pth``.
 
 OUT may replace an earlier output of this tool; any other existing file (the input
-itself, a training checkpoint, a file it cannot read) is refused unless ``--force``.
+itself, a training checkpoint, a file it cannot read) is refused unless --force.
 OUT's folder is checked before the conversion starts, and OUT is written to a
 temporary file beside it and renamed: it is never left half written.
 Exit status: 0 written, 2 refused (bad input or output path), 1 write failed.
@@ -41,7 +41,9 @@ DEFAULT_CONFIGS = {
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    # the docstring's last paragraph: what OUT may replace, exit status
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                     epilog=__doc__.split('\n\n')[-1])
     parser.add_argument('checkpoint', help='objcon pretraining checkpoint')
     parser.add_argument('out', help='converted checkpoint to write')
     parser.add_argument('--part', choices=TRANSFER_PARTS, default='neck',
