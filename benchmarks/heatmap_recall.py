@@ -4,7 +4,7 @@
         [--config configs/objcon/soco-heatmap_r18_fpn_demo.py] \\
         [--checkpoint work_dirs/hm/epoch_2.pth] [--data data/demo_scenes] \\
         [--split val] [--seeds 3] \\
-        [--cfg-options model.proposal_source.threshold=0.5 ...]
+        [--cfg-options model.proposal_generator.threshold=0.5 ...]
 
 Per val image: the model's heat-map boxes on V1 (the whole image at V1's size, as in
 training after the warm-up; ``num_centres`` x scales x aspects boxes, 4 x 3 = 12
@@ -42,7 +42,7 @@ def parse_args(argv=None):
     parser.add_argument('--iou', type=float, nargs='+', default=[0.5, 0.7])
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='config overrides, e.g. '
-                        'model.proposal_source.max_size=0.6')
+                        'model.proposal_generator.max_size=0.6')
     return parser.parse_args(argv)
 
 
@@ -63,7 +63,7 @@ def load_gt(data, split, max_images=None):
 
 def recall(per_image, gts, thrs):
     """Fraction of gt boxes matched at each IoU threshold."""
-    from objcon.proposals import box_iou
+    from objcon.structures import box_iou
     hits, total = np.zeros(len(thrs)), 0
     for boxes, gt in zip(per_image, gts):
         total += len(gt)
@@ -86,9 +86,8 @@ def main(argv=None):
     os.environ.setdefault('OBJCON_DEMO_ROOT', osp.abspath(args.data))
     import torch
 
+    from objcon.apis import inference_heatmap, init_pretrainer
     from objcon.proposals import RandomBoxes, read_image
-    from objcon.proposals.heatmap_infer import (build_heatmap_model,
-                                                heatmap_proposals)
     items = load_gt(args.data, args.split, args.max_images)
     images = [read_image(p)[0] for p, _ in items]
     gts = [g for _, g in items]
@@ -100,16 +99,16 @@ def main(argv=None):
     per_box = None
     for name, ckpt in models:
         torch.manual_seed(0)
-        model, cfg = build_heatmap_model(osp.join(REPO, args.config)
-                                         if not osp.isabs(args.config)
-                                         else args.config, ckpt, args.cfg_options)
+        model, cfg = init_pretrainer(osp.join(REPO, args.config)
+                                     if not osp.isabs(args.config)
+                                     else args.config, ckpt, args.cfg_options)
         res, scale = [], []
         for seed in range(args.seeds):
-            model.proposal_source.generator = torch.Generator().manual_seed(seed)
-            props = [heatmap_proposals(model, cfg, img)[1] for img in images]
+            model.proposal_generator.generator = torch.Generator().manual_seed(seed)
+            props = [inference_heatmap(model, cfg, img)[1] for img in images]
             res.append(recall(props, gts, args.iou))
             scale.append(mean_scale(props, shapes))
-        per_box = model.proposal_source.boxes_per_image
+        per_box = model.proposal_generator.boxes_per_image
         rows.append((f'heat map, {name}', np.mean(res, 0), np.mean(scale)))
     res, scale = [], []
     for seed in range(args.seeds):

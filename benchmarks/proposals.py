@@ -1,11 +1,22 @@
-"""Benchmark the proposal sources on the demo scenes (a script, not a test).
+"""Benchmark the proposal sources on natural photographs and on the demo scenes.
 
-For each source, on the same images: time per image (source + SoCo's filter, one
-thread, after one untimed warm-up call), boxes per image after SoCo's filter,
-recall of the ground-truth boxes at IoU 0.5 and 0.7, bytes per image in objcon's
-cache and in SoCo's JSON (``{image: [[x, y, w, h], ...]}``) for the same boxes. The pure-Python
-``selectivesearch`` package (SoCo's reference algorithm; ``pip install -r
-requirements/bench.txt``) runs on the same images when installed.
+Two image sets, the same rows:
+
+* natural photographs shipped with scikit-image (astronaut, chelsea, coffee, rocket,
+  camera, coins), each whole and as two 3/4 crops (top-left, bottom-right);
+* demo scenes (``generate_demo_scenes``), with their ground-truth boxes.
+
+For each source: CPU time per image (source + SoCo's filter, process time on one
+thread, so that other work on a shared machine counts less; images visited in turn
+by every source, after one untimed warm-up call each), boxes per image after SoCo's
+filter, and the fraction of the reference boxes it covers at IoU 0.5 and 0.7. The
+reference boxes are those of SoCo's own search (preset ``soco-reference``) after the
+same filter, duplicates counted once; a box is covered when the source has a box
+with IoU >= t with it. On the demo scenes also: recall of the ground-truth boxes,
+bytes per image in objcon's cache and in SoCo's JSON (``{image: [[x, y, w, h],
+...]}``). The pure-Python ``selectivesearch`` package (the code SoCo's reference
+modified; ``pip install -r requirements/bench.txt``) is the speed baseline when
+installed.
 
 Example::
 
@@ -14,6 +25,7 @@ Example::
 import argparse
 import json
 import os.path as osp
+import sys
 import tempfile
 import time
 import warnings
@@ -23,19 +35,40 @@ import cv2
 import numpy as np
 
 from objcon.datasets import generate_demo_scenes
-from objcon.proposals import (SOCO_FILTER, BoxFilter, box_iou, read_image,
-                              whole_image_box, write_proposal_cache, xywh_to_xyxy)
+from objcon.proposals import (PRESETS, SOCO_FILTER, BoxFilter, read_image,
+                              write_proposal_cache)
 from objcon.registry import PROPOSAL_SOURCES
+from objcon.structures import box_iou, whole_image_box, xywh_to_xyxy
 
+REFERENCE = "soco-reference: SoCo's search (SkimageSelectiveSearch, full res)"
+DEFAULT = ('objcon SelectiveSearch, defaults (custom, 176 px, HSV, k 175, sigma 0.5, '
+           'fill+size & size)')
 # (row name, source config); each source's own filter is off: SoCo's is applied to
 # every row alike.
 SOURCES = [
-    ('objcon SelectiveSearch, defaults (custom, 64 px, HSV+Lab, k 50, 2 strategies)',
-     dict(type='SelectiveSearch')),
+    (REFERENCE, {k: v for k, v in PRESETS['soco-reference'].items() if k != 'filter'}),
+    (DEFAULT, dict(type='SelectiveSearch')),
+    # The default's neighbours: how much each choice matters.
+    ('objcon SelectiveSearch defaults, 160 px', dict(type='SelectiveSearch',
+                                                    max_side=160)),
+    ('objcon SelectiveSearch defaults, 192 px', dict(type='SelectiveSearch',
+                                                    max_side=192)),
+    ('objcon SelectiveSearch defaults, k 150',
+     dict(type='SelectiveSearch', ks=(150, ))),
+    ('objcon SelectiveSearch defaults, sigma 0.8', dict(type='SelectiveSearch',
+                                                       sigma=0.8)),
+    ('objcon SelectiveSearch defaults + color+fill+size strategy',
+     dict(type='SelectiveSearch', strategies=('color+fill+size', 'fill+size', 'size'))),
+    ('objcon SelectiveSearch custom, 64 px, HSV+Lab, k 50, sigma 0.8, '
+     'color+fill+size & size (previous default)',
+     dict(type='SelectiveSearch', max_side=64, sigma=0.8, color_spaces=('HSV', 'Lab'),
+          ks=(50, ), strategies=('color+fill+size', 'size'))),
     ('objcon SelectiveSearch single, 64 px, k=50',
      dict(type='SelectiveSearch', mode='single', max_side=64, base_k=50)),
     ('objcon SelectiveSearch fast, 128 px (DETReg/CCOP-like)',
      dict(type='SelectiveSearch', mode='fast', max_side=128)),
+    ('objcon SelectiveSearch fast, 256 px',
+     dict(type='SelectiveSearch', mode='fast', max_side=256)),
     ('objcon SelectiveSearch fast, full res',
      dict(type='SelectiveSearch', mode='fast', max_side=None)),
     ('objcon SelectiveSearch quality, 128 px',
@@ -46,6 +79,8 @@ SOURCES = [
     ('objcon RandomBoxes 16', dict(type='RandomBoxes', num=16, seed=0)),
     ('objcon WholeImage', dict(type='WholeImage')),
 ]
+PYPI = 'PyPI selectivesearch 0.4 (scale 300, sigma 0.9, min 100, full res)'
+PHOTOS = ('astronaut', 'chelsea', 'coffee', 'rocket', 'camera', 'coins')
 
 
 def soco_json_bytes(boxes: Dict[str, np.ndarray]) -> int:
@@ -63,7 +98,7 @@ def pypi_selective_search() -> Optional[Callable]:
     except ImportError:
         return None
 
-    def run(img_bgr: np.ndarray) -> np.ndarray:
+    def run(img_bgr: np.ndarray, key: Optional[str] = None) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')  # skimage deprecation noise
             _, regions = selectivesearch.selective_search(
@@ -74,41 +109,26 @@ def pypi_selective_search() -> Optional[Callable]:
     return run
 
 
-def evaluate(name: str, propose: Callable, images: List[tuple],
-             unit: Callable = lambda hw: (1.0, 1.0)) -> dict:
-    """Run one source over the images and measure it."""
-    soco = BoxFilter(**SOCO_FILTER)
-    propose(images[0][1], images[0][0])  # warm-up, untimed (first-call set-up)
-    seconds, hits5, hits7, num_gt = 0.0, 0, 0, 0
-    boxes, units = {}, {}
-    for key, img, gt in images:
-        start = time.perf_counter()
-        found = soco(propose(img, key), img.shape[:2])
-        if not len(found):  # the documented empty fallback
-            found = whole_image_box(img.shape[:2])
-        seconds += time.perf_counter() - start
-        boxes[key], units[key] = found, unit(img.shape[:2])
-        if len(gt):
-            best = box_iou(gt, found).max(1)
-            hits5 += int((best >= 0.5).sum())
-            hits7 += int((best >= 0.7).sum())
-            num_gt += len(gt)
-    with tempfile.TemporaryDirectory() as tmp:
-        cache = write_proposal_cache(
-            tmp, boxes, units=units,
-            sizes={k: img.shape[:2] for k, img, _ in images})
-        cache_bytes = cache.nbytes()
-        exact = all(np.array_equal(cache[k], boxes[k]) for k in boxes)
-    json_bytes = soco_json_bytes(boxes)
-    n = len(images)
-    return dict(name=name, images=n, ms=1000 * seconds / n,
-                boxes=sum(len(b) for b in boxes.values()) / n,
-                r50=hits5 / max(num_gt, 1), r70=hits7 / max(num_gt, 1),
-                cache=cache_bytes / n, json=json_bytes / n,
-                ratio=cache_bytes / json_bytes, exact=exact)
+def photographs() -> List[tuple]:
+    """(key, BGR image, no boxes) for scikit-image's photographs and their crops."""
+    import skimage.data
+    images = []
+    for name in PHOTOS:
+        img = getattr(skimage.data, name)()
+        if img.ndim == 2:  # gray photographs, decoded as colour like the pipeline
+            img = np.repeat(img[:, :, None], 3, 2)
+        img = np.ascontiguousarray(img[:, :, 2::-1])
+        h, w = img.shape[:2]
+        ch, cw = h * 3 // 4, w * 3 // 4
+        empty = np.zeros((0, 4), np.float32)
+        images += [(name, img, empty),
+                   (f'{name}_top_left', img[:ch, :cw].copy(), empty),
+                   (f'{name}_bottom_right', img[h - ch:, w - cw:].copy(), empty)]
+    return images
 
 
-def load_images(root: str, split: str, num: int) -> List[tuple]:
+def demo_scenes(root: str, split: str, num: int) -> List[tuple]:
+    """(key, BGR image, ground-truth xyxy boxes) of a demo-scenes split."""
     with open(osp.join(root, 'annotations', f'instances_{split}.json')) as f:
         coco = json.load(f)
     gt: Dict[int, list] = {}
@@ -124,57 +144,145 @@ def load_images(root: str, split: str, num: int) -> List[tuple]:
     return images
 
 
+def run_sources(rows: List[tuple], images: List[tuple]) -> Dict[str, dict]:
+    """Boxes (after SoCo's filter) and CPU seconds of every row on every image.
+
+    Each image is visited by every source in turn, so that a change of load on the
+    machine affects all rows alike.
+    """
+    soco = BoxFilter(**SOCO_FILTER)
+    runs = {name: dict(boxes={}, units={}, seconds=0.0) for name, _, _ in rows}
+    for _, propose, _ in rows:
+        propose(images[0][1], images[0][0])  # warm-up, untimed (first-call set-up)
+    for i, (key, img, _) in enumerate(images):
+        for name, propose, unit in rows:
+            start = time.process_time()
+            found = soco(propose(img, key), img.shape[:2])
+            if not len(found):  # the documented empty fallback
+                found = whole_image_box(img.shape[:2])
+            runs[name]['seconds'] += time.process_time() - start
+            runs[name]['boxes'][key] = found
+            runs[name]['units'][key] = unit(img.shape[:2])
+        print(f'\r  {i + 1}/{len(images)} images', end='', file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return runs
+
+
+def measure(run: dict, images: List[tuple], reference: Dict[str, np.ndarray],
+            with_cache: bool) -> dict:
+    """Speed, coverage of the reference boxes, recall and bytes of one row."""
+    hits = dict(c5=0, c7=0, r5=0, r7=0)
+    num_ref = num_gt = 0
+    lowest = 1.0
+    for key, img, gt in images:
+        found = run['boxes'][key]
+        ref = np.unique(reference[key], axis=0)
+        best = box_iou(ref, found).max(1)
+        hits['c5'] += int((best >= 0.5).sum())
+        hits['c7'] += int((best >= 0.7).sum())
+        lowest = min(lowest, float((best >= 0.5).mean()))
+        num_ref += len(ref)
+        if len(gt):
+            best = box_iou(gt, found).max(1)
+            hits['r5'] += int((best >= 0.5).sum())
+            hits['r7'] += int((best >= 0.7).sum())
+            num_gt += len(gt)
+    n = len(images)
+    out = dict(images=n, ms=1000 * run['seconds'] / n,
+               boxes=sum(len(b) for b in run['boxes'].values()) / n,
+               c5=hits['c5'] / num_ref, c7=hits['c7'] / num_ref, lowest=lowest,
+               r5=hits['r5'] / max(num_gt, 1), r7=hits['r7'] / max(num_gt, 1))
+    if with_cache:
+        with tempfile.TemporaryDirectory() as tmp:
+            cache = write_proposal_cache(
+                tmp, run['boxes'], units=run['units'],
+                sizes={k: img.shape[:2] for k, img, _ in images})
+            out['cache'] = cache.nbytes() / n
+            out['exact'] = all(np.array_equal(cache[k], run['boxes'][k])
+                               for k in run['boxes'])
+        out['json'] = soco_json_bytes(run['boxes']) / n
+    return out
+
+
+def print_table(results: Dict[str, dict], demo: bool) -> None:
+    base = results.get(PYPI)
+    head = ('| source | CPU ms / image | speed-up vs PyPI | boxes / image | '
+            'covers ref. @0.5 | covers ref. @0.7 | lowest image @0.5 |')
+    if demo:
+        head += (' GT recall@0.5 | GT recall@0.7 | cache B / image | '
+                 'SoCo JSON B / image | cache / JSON | exact round trip |')
+    print(head)
+    print('|---' * (head.count('|') - 1) + '|')
+    for name, r in results.items():
+        speed = f'{base["ms"] / r["ms"]:.0f}x' if base else 'n/a'
+        line = (f'| {name} | {r["ms"]:.1f} | {speed} | {r["boxes"]:.1f} | '
+                f'{r["c5"]:.3f} | {r["c7"]:.3f} | {r["lowest"]:.2f} |')
+        if demo:
+            line += (f' {r["r5"]:.3f} | {r["r7"]:.3f} | {r["cache"]:.0f} | '
+                     f'{r["json"]:.0f} | {r["cache"] / r["json"]:.3f} | '
+                     f'{"yes" if r["exact"] else "no (rounded to pixels)"} |')
+        print(line)
+    print()
+
+
+def benchmark(title: str, images: List[tuple], rows: List[tuple],
+              demo: bool) -> None:
+    print(f'{title}: {len(images)} images')
+    runs = run_sources(rows, images)
+    reference = runs[REFERENCE]['boxes']
+    num_ref = sum(len(np.unique(b, axis=0)) for b in reference.values())
+    print(f'{num_ref} distinct reference boxes after SoCo\'s filter\n')
+    print_table({name: measure(runs[name], images, reference, demo)
+                 for name, _, _ in rows}, demo)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--data-root', help='demo scenes root to reuse (default: '
                         'generate the val split into a temporary folder)')
-    parser.add_argument('--num-images', type=int, default=50)
-    parser.add_argument('--size', type=int, default=256, help='image side')
-    parser.add_argument('--pypi-images', type=int, default=None,
-                        help='run `selectivesearch` on the first N images only '
-                        '(default: all)')
+    parser.add_argument('--num-images', type=int, default=50,
+                        help='demo scenes (0: photographs only)')
+    parser.add_argument('--size', type=int, default=256, help='demo image side')
+    parser.add_argument('--no-photos', action='store_true',
+                        help='skip the natural photographs')
+    parser.add_argument('--extra', default='{}', help='more rows as a JSON object '
+                        '{"row name": source config, ...}')
     args = parser.parse_args()
     cv2.setNumThreads(1)  # per-image, single-thread timings for every row
 
-    with tempfile.TemporaryDirectory() as tmp:
-        root = args.data_root
-        if root is None:
-            root = tmp
-            generate_demo_scenes(root, dict(val=args.num_images), seed=0,
-                                 image_size=(args.size, args.size),
-                                 show_progress=False)
-        images = load_images(root, 'val', args.num_images)
-    num_gt = sum(len(g) for _, _, g in images)
-    print(f'{len(images)} demo val images, {args.size}x{args.size}, {num_gt} '
-          f'ground-truth boxes; SoCo filter on every row\n')
-
     rows = []
     pypi = pypi_selective_search()
-    subset = images[:args.pypi_images] if args.pypi_images else images
     if pypi is None:
         print('`selectivesearch` is not installed: its row is skipped '
               '(pip install -r requirements/bench.txt)\n')
     else:
-        rows.append(evaluate('PyPI selectivesearch (SoCo: scale 300, sigma 0.9, '
-                             'min 100, full res)', lambda img, key: pypi(img), subset))
-    for name, cfg in SOURCES:
+        rows.append((PYPI, pypi, lambda hw: (1.0, 1.0)))
+    try:
+        extra = json.loads(args.extra)
+        assert isinstance(extra, dict)
+    except (json.JSONDecodeError, AssertionError):
+        parser.error(f'--extra must be a JSON object {{"row name": config}}, got '
+                     f'{args.extra!r}')
+    for name, cfg in SOURCES + list(extra.items()):
         source = PROPOSAL_SOURCES.build(cfg)
-        rows.append(evaluate(name, source.propose, images, source.box_unit))
-        if pypi is not None and len(subset) < len(images) and rows[-1] is rows[1]:
-            rows.append(evaluate(name + f' (first {len(subset)})', source.propose,
-                                 subset, source.box_unit))
+        rows.append((name, source.propose, source.box_unit))
+    print('SoCo filter on every row; CPU time of one thread\n')
 
-    base = rows[0] if pypi is not None else None
-    print('| source | images | ms / image | speed-up vs PyPI | boxes / image | '
-          'recall@0.5 | recall@0.7 | cache B / image | SoCo JSON B / image | '
-          'cache / JSON | exact round trip |')
-    print('|---|---|---|---|---|---|---|---|---|---|---|')
-    for r in rows:
-        speed = f'{base["ms"] / r["ms"]:.0f}x' if base else 'n/a'
-        print(f'| {r["name"]} | {r["images"]} | {r["ms"]:.1f} | {speed} | '
-              f'{r["boxes"]:.1f} | {r["r50"]:.3f} | {r["r70"]:.3f} | '
-              f'{r["cache"]:.0f} | {r["json"]:.0f} | {r["ratio"]:.3f} | '
-              f'{"yes" if r["exact"] else "no (rounded to pixels)"} |')
+    if not args.no_photos:
+        benchmark('scikit-image photographs (whole + 2 crops of 3/4 each)',
+                  photographs(), rows, demo=False)
+    if args.num_images:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = args.data_root
+            if root is None:
+                root = tmp
+                generate_demo_scenes(root, dict(val=args.num_images), seed=0,
+                                     image_size=(args.size, args.size),
+                                     show_progress=False)
+            images = demo_scenes(root, 'val', args.num_images)
+        num_gt = sum(len(g) for _, _, g in images)
+        benchmark(f'demo val scenes, {args.size}x{args.size}, {num_gt} ground-truth '
+                  'boxes', images, rows, demo=True)
 
 
 if __name__ == '__main__':

@@ -65,7 +65,7 @@ def parse_args():
     parser.add_argument('--amp', action='store_true', help='bf16/fp16 autocast (GPU)')
     parser.add_argument('--heatmap-config',
                         default='configs/objcon/soco-heatmap_r18_fpn_demo.py',
-                        help='config whose model.proposal_source is compared with '
+                        help='config whose model.proposal_generator is compared with '
                         'cached proposals ("" to skip)')
     parser.add_argument('--heatmap-only', action='store_true',
                         help='skip the bare backbone measurements')
@@ -174,10 +174,10 @@ def main():
     from mmengine.logging import MessageHub
     from mmengine.optim import build_optim_wrapper
     from mmengine.runner import Runner
-    from objcon.utils import register_all_modules
+    from objcon.utils import load_config, register_all_modules
 
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(osp.join(REPO, args.config))
+    cfg = load_config(osp.join(REPO, args.config))
     cfg.work_dir = '/tmp/objcon_bench_train_step'
     cfg.train_dataloader.batch_size = args.batch
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -200,31 +200,37 @@ def main():
     data = batches[0]
     views = model.data_preprocessor(data, True)['inputs']
 
-    online = model._online_modules()
-    target = model.target_net.module
+    online = model.online_modules()
+    target = model.target
     timer = PartTimer()
     timer.call(model.target_net, 'update_parameters', 'EMA update')
     for name in ('backbone', 'neck'):
         if name in online:
             timer.module(online[name], 'backbone+FPN fwd, online')
             timer.module(target[name], 'backbone+FPN fwd, target')
-    timer.module(model.roi_align, 'RoIAlign fwd')
     for branch in (online, target):
-        timer.module(branch['trunk'], 'trunk fwd (online+target)')
-        timer.module(branch['projector'], 'projector fwd (online+target)')
+        embedder = branch['embedder']
+        timer.module(embedder.roi_align, 'RoIAlign fwd')
+        timer.module(embedder.trunk, 'trunk fwd (online+target)')
+        timer.module(embedder.projector, 'projector fwd (online+target)')
     timer.module(model.head.predictor, 'predictor fwd')
     timer.module(model.head.loss_module, 'loss fwd')
     timer.call(optim, 'backward', 'backward (whole graph)')
     timer.call(optim, 'step', 'optimizer step (SoCoLARS)')
 
+    def set_variant(pool_levels, batched):
+        model.pool_levels = pool_levels
+        for m in (model.embedder, model.target['embedder'], model.head):
+            m.batched = batched
+
     def step(pool_levels, batched):
-        model.pool_levels, model.batched_embed = pool_levels, batched
+        set_variant(pool_levels, batched)
         model.train_step(data, optim)
 
     def bare():
         loss = 0
         for v in views:
-            loss = loss + sum(f.float().mean() for f in model._features(online, v))
+            loss = loss + sum(f.float().mean() for f in model.features(online, v)[0])
         loss.backward()
         model.zero_grad(set_to_none=True)
 
@@ -232,7 +238,7 @@ def main():
         bare()
         with torch.no_grad():
             for v in views:
-                model._features(target, v)
+                model.features(target, v)
 
     if args.heatmap_only:
         heatmap_vs_cached(args, cfg, model, data, optim, loader)
@@ -292,7 +298,7 @@ def main():
     print(f'\ndata pipeline: {images_per_s:.1f} images/s '
           f'({cfg.train_dataloader.num_workers} workers)')
     if args.heatmap_config:
-        model.pool_levels, model.batched_embed = 'all', True  # the default
+        set_variant('all', True)  # the default
         heatmap_vs_cached(args, cfg, model, data, optim, loader)
 
 
@@ -302,22 +308,26 @@ def heatmap_vs_cached(args, cfg, model, data, optim, loader):
     import shutil
     import tempfile
 
-    from mmengine.config import Config
     from objcon.proposals import PRESETS, precompute_proposals
-    from objcon.registry import PROPOSAL_SOURCES
+    from objcon.registry import PROPOSAL_GENERATORS
+    from objcon.structures import PairSlotSampler
+    from objcon.utils import load_config
 
-    hm_cfg = Config.fromfile(osp.join(REPO, args.heatmap_config))
-    source_cfg = dict(hm_cfg.model.proposal_source, warmup_iters=0)
-    source = PROPOSAL_SOURCES.build(source_cfg)
-    pair_boxes = dict(num_boxes=4)
-    pair_boxes.update(hm_cfg.model.get('pair_boxes') or {})
+    hm_cfg = load_config(osp.join(REPO, args.heatmap_config))
+    generator = PROPOSAL_GENERATORS.build(
+        dict(hm_cfg.model.proposal_generator, warmup_iters=0))
+    slots = dict(num_boxes=4)
+    slots.update(hm_cfg.model.get('pair_slots') or {})
+    jitter = slots.pop('jitter', None)
+    sampler = PairSlotSampler(**slots)
 
     def cached():
-        model.proposal_source = None
+        model.proposal_generator = None
         model.train_step(data, optim)
 
     def heatmap():
-        model.proposal_source, model.pair_boxes = source, pair_boxes
+        model.proposal_generator = generator
+        model.slot_sampler, model.slot_jitter = sampler, jitter
         model.train_step(data, optim)
 
     # Interleaved, so that load changes on a shared machine hit both alike.
@@ -328,15 +338,20 @@ def heatmap_vs_cached(args, cfg, model, data, optim, loader):
         t_heat.append(timed(heatmap, 0))
     # The heat-map work alone (heat map, sampling, mapping into the views), on the
     # same batch: robust to load noise, which the step difference is not.
-    from objcon.models.algorithms.soco import gather_view_pairs
     batch = model.data_preprocessor(data, True)
     views, samples = batch['inputs'], batch['data_samples']
-    pairs = gather_view_pairs(samples, views[0].device)
+    pairs = model.view_pairs(samples)
+    view = views[model.proposal_view]
     with torch.no_grad():
-        c5 = model.target_net.module['backbone'](views[model.proposal_view])[-1]
-    t_src = timed(lambda: model.proposal_pairs(c5, views, samples, pairs),
-                  args.repeats)
-    model.proposal_source = None
+        _, c5 = model.features(model.target, view)
+    model.proposal_generator = generator
+
+    def boxes_alone():
+        boxes = model.propose(c5, [tuple(view.shape[-2:])] * len(view))
+        model.view_pairs_from_proposals(boxes, samples, pairs)
+
+    t_src = timed(boxes_alone, args.repeats)
+    model.proposal_generator = None
     tc, th = statistics.median(t_cached), statistics.median(t_heat)
     print(f'\n| proposals | s / iteration | ratio |')
     print('|---|---|---|')

@@ -57,6 +57,11 @@ METRICS = Registry('metric', parent=MMDET_METRICS, locations=['objcon.evaluation
 VISBACKENDS = Registry('vis_backend', parent=MMDET_VISBACKENDS)
 VISUALIZERS = Registry('visualizer', parent=MMDET_VISUALIZERS)
 
-# Where proposals come from (selective search, grid, heat map, ...): objcon's own.
+# Per-image proposal sources (selective search, grid, ...), offline or in the
+# pipeline: objcon's own.
 PROPOSAL_SOURCES = Registry(
     'proposal source', scope='objcon', locations=['objcon.proposals'])
+# Box generators that run inside a model on its own features (heat map, ...).
+PROPOSAL_GENERATORS = Registry(
+    'proposal generator', scope='objcon',
+    locations=['objcon.models.proposal_generators'])

@@ -51,6 +51,14 @@ def main() -> int:
             raise RuntimeError(f'expected one opencv distribution, found {dists}')
         return f'cv2 {cv2.__version__} from {dists[0]}, ximgproc present'
 
+    def skimage_ok():
+        import numpy as np
+        import skimage
+        from skimage.segmentation import felzenszwalb
+        labels = felzenszwalb(np.zeros((8, 8, 3)), scale=300, sigma=0.9, min_size=4)
+        assert labels.shape == (8, 8)
+        return f'scikit-image {skimage.__version__} (felzenszwalb ran)'
+
     def objcon_ok():
         import objcon
         from objcon.utils import register_all_modules
@@ -65,6 +73,7 @@ def main() -> int:
     check('mmcv ops', mmcv_ops_ok)
     check('mmengine / mmdet / mmpretrain', openmmlab_ok)
     check('opencv contrib', opencv_ok)
+    check('scikit-image', skimage_ok)
     check('pkg_resources', setuptools_ok)
     check('objcon', objcon_ok)
     width = max(len(n) for n, _, _ in checks)

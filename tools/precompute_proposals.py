@@ -11,13 +11,16 @@ Examples::
         --ann-file data/coco/annotations/instances_train2017.json \\
         --source '{"type": "SelectiveSearch", "mode": "quality", "max_side": 256}'
 
-Rerun the same command after an interruption: it resumes.
+Rerun the same command after an interruption: it resumes. One process writes a
+cache at a time: a second one refuses (or, with --wait, waits). A damaged cache
+(e.g. a truncated file) is refused with the file named; --overwrite rebuilds it.
 """
 import argparse
 import sys
 
-from objcon.proposals import PRESETS, CacheMismatchError, parse_source, \
-    precompute_proposals
+from objcon.proposals import (PRESETS, CacheBusyError, CacheDamagedError,
+                              CacheMismatchError, parse_source,
+                              precompute_proposals)
 
 
 def parse_args(argv=None):
@@ -34,7 +37,11 @@ def parse_args(argv=None):
     parser.add_argument('--chunk-size', type=int, default=256,
                         help='images per atomically written chunk (default: 256)')
     parser.add_argument('--overwrite', action='store_true',
-                        help='replace a cache made for another dataset or source')
+                        help='replace a cache made for another dataset or source, '
+                        'or rebuild a damaged one')
+    parser.add_argument('--wait', action='store_true',
+                        help='if another process is writing the cache, wait for '
+                        'it instead of refusing')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     return parser.parse_args(argv)
 
@@ -46,8 +53,9 @@ def main(argv=None) -> int:
             parse_source(args.source), args.img_root, args.out,
             ann_file=args.ann_file, workers=args.workers,
             chunk_size=args.chunk_size, overwrite=args.overwrite,
-            show_progress=not args.no_progress)
-    except (CacheMismatchError, ValueError, FileNotFoundError) as e:
+            show_progress=not args.no_progress, wait=args.wait)
+    except (CacheMismatchError, CacheDamagedError, CacheBusyError, ValueError,
+            FileNotFoundError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
     return 0

@@ -52,12 +52,11 @@ def draw_heatmap(args, img) -> int:
     import numpy as np
     import torch
 
-    from objcon.proposals.heatmap_infer import (build_heatmap_model,
-                                                heatmap_proposals)
+    from objcon.apis import inference_heatmap, init_pretrainer
     torch.manual_seed(args.seed)
-    model, cfg = build_heatmap_model(args.heatmap, args.checkpoint)
-    model.proposal_source.generator = torch.Generator().manual_seed(args.seed)
-    heat, boxes = heatmap_proposals(model, cfg, img)
+    model, cfg = init_pretrainer(args.heatmap, args.checkpoint)
+    model.proposal_generator.generator = torch.Generator().manual_seed(args.seed)
+    heat, boxes = inference_heatmap(model, cfg, img)
     colour = cv2.applyColorMap((heat * 255).astype(np.uint8), cv2.COLORMAP_JET)
     overlay = cv2.addWeighted(img, 0.5, colour, 0.5, 0)
     cv2.imwrite(args.out, draw_proposals(overlay, boxes, None, args.max_boxes))

@@ -6,7 +6,7 @@ _base_ = ['./soco_r18_fpn_demo.py']
 
 # 400 images / 16 = 25 iterations per epoch, 8 epochs = 200 iterations: grid boxes
 # for the first ~25% of them.
-heatmap_source = dict(
+heatmap_generator = dict(
     type='HeatMapProposals',
     num_centres=4,
     scales=(0.5, 0.75, 1.0),
@@ -19,14 +19,14 @@ heatmap_source = dict(
     warmup_iters=50,
     warmup=dict(type='GridBoxes', rows=4, cols=4))
 model = dict(
-    proposal_source=heatmap_source,
+    proposal_generator=heatmap_generator,
     proposal_view=0,
-    pair_boxes=dict(num_boxes=4, min_visible_fraction=0., min_area=0.,
-                    jitter={{_base_.soco_box_jitter}}))
+    pair_slots=dict(num_boxes=4, min_visible_fraction=0., min_area=0.,
+                    padding='per_view', jitter={{_base_.soco_box_jitter}}))
 
 train_dataloader = dict(
     dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile'),
+        dict(type='LoadImageOrSkip'),
         dict(type='ObjectViews',
              views={{_base_.object_views.views}},
              pairs={{_base_.object_views.pairs}},

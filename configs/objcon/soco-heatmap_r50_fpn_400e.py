@@ -6,7 +6,7 @@ _base_ = ['./soco_r50_fpn_400e.py']
 
 # ImageNet-1k at batch 2048: 625 iterations per epoch. Warm-up on grid boxes for
 # the first 10 epochs (the lr warm-up), while the features still mean little.
-heatmap_source = dict(
+heatmap_generator = dict(
     type='HeatMapProposals',
     num_centres=4,
     scales=(0.5, 0.75, 1.0),
@@ -19,16 +19,16 @@ heatmap_source = dict(
     warmup_iters=6250,
     warmup=dict(type='GridBoxes', rows=4, cols=4))
 model = dict(
-    proposal_source=heatmap_source,
+    proposal_generator=heatmap_generator,
     proposal_view=0,
-    pair_boxes=dict(num_boxes=4, min_visible_fraction=0., min_area=0.,
-                    jitter={{_base_.soco_box_jitter}}))
+    pair_slots=dict(num_boxes=4, min_visible_fraction=0., min_area=0.,
+                    padding='per_view', jitter={{_base_.soco_box_jitter}}))
 
 # Views as before, but no proposals: ObjectViews then emits the whole-image box per
 # pair (replaced in the model) and each view's geometry (view_params).
 train_dataloader = dict(
     dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile'),
+        dict(type='LoadImageOrSkip'),
         dict(type='ObjectViews',
              views={{_base_.object_views.views}},
              pairs={{_base_.object_views.pairs}},

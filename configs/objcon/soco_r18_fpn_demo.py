@@ -1,7 +1,8 @@
 # SoCo-FPN on the embedded demo scenes, sized for a CPU: the same model, loss, EMA,
 # optimiser and view machinery as soco_r50_fpn_400e.py with ResNet-18, narrower
-# FPN/head/MLPs, 128/128/64 views (level thresholds scaled with them) and a short
-# schedule. Boxes: SoCo's selective search, precomputed into the dataset folder:
+# FPN/head/MLPs, 128/128/64 views (the model scales the level thresholds with
+# them) and a short schedule. Named variables (--cfg-options NAME=VALUE):
+# data_root, proposal_cache, view_size, small_view_size. Boxes: SoCo's selective search, precomputed into the dataset folder:
 #   python tools/precompute_proposals.py data/demo_scenes/train \
 #       data/demo_scenes/proposals/train_soco --source soco
 #   python tools/train.py configs/objcon/soco_r18_fpn_demo.py
@@ -12,25 +13,27 @@ _base_ = [
     '../_base_/soco_runtime.py',
 ]
 data_root = '{{$OBJCON_DEMO_ROOT:data/demo_scenes}}/'
-view_scale = 128 / 224
+proposal_cache = data_root + 'proposals/train_soco'
+view_size = 128  # V1, V2
+small_view_size = 64  # V3
 
 c = 128  # FPN / trunk width (256 in SoCo)
 model = dict(
     backbone=dict(depth=18),
     neck=dict(in_channels=[64, 128, 256, 512], out_channels=c),
-    trunk=dict(in_channels=c, conv_out_channels=c, fc_out_channels=512),
-    projector=dict(in_channels=512, hid_channels=1024, out_channels=128),
-    head=dict(predictor=dict(in_channels=128, hid_channels=1024, out_channels=128)),
-    level_thresholds=tuple(round(t * view_scale) for t in (48, 96, 192, 224)))
+    embedder=dict(
+        trunk=dict(in_channels=c, conv_out_channels=c, fc_out_channels=512),
+        projector=dict(in_channels=512, hid_channels=1024, out_channels=128)),
+    head=dict(predictor=dict(in_channels=128, hid_channels=1024, out_channels=128)))
 
 object_views = dict(
     type='ObjectViews',
     views=[
-        dict(size=128, crop=None, flip_prob=0.5,
+        dict(size=view_size, crop=None, flip_prob=0.5,
              pipeline={{_base_.soco_v1_photometric}}),
-        dict(size=128, crop={{_base_.soco_crop}}, flip_prob=0.5,
+        dict(size=view_size, crop={{_base_.soco_crop}}, flip_prob=0.5,
              pipeline={{_base_.soco_v23_photometric}}),
-        dict(size=64, crop={{_base_.soco_crop}}, flip_prob=0.5,
+        dict(size=small_view_size, crop={{_base_.soco_crop}}, flip_prob=0.5,
              pipeline={{_base_.soco_v23_photometric}}),
     ],
     pairs=[
@@ -48,13 +51,13 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='mmpretrain.CustomDataset',
+        type='UnlabeledImageDataset',
         data_root=data_root,
         data_prefix='train',
         with_label=False,
         pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadProposals', cache=data_root + 'proposals/train_soco',
+            dict(type='LoadImageOrSkip'),
+            dict(type='LoadProposals', cache=proposal_cache,
                  img_root=data_root + 'train'),
             object_views,
             dict(type='PackObjectViews'),

@@ -6,7 +6,7 @@ converts the result for mmdet, fine-tunes mmdet's Mask R-CNN on the train split
 with labels for the same iterations, and evaluates on the val split with mmdet's
 CocoMetric. Each step is the user's own tool (see :mod:`.pipeline`); a preset
 only chooses lengths, sizes and seeds, and changes the method configs through
-``--cfg-options`` (never another code path).
+``--cfg-options`` of their named variables (never another code path).
 
 The run is resumable: a finished (method, seed) leaves a JSON record in
 ``<work_dir>/records`` and is skipped when the bench runs again.
@@ -22,7 +22,6 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from .pipeline import convert, evaluate, finetune, pretrain, run_tool, tool_env
 
 FINETUNE_CONFIG = 'configs/benchmarks/mask-rcnn_r18_fpn_demo.py'
-SOCO_LEVELS = (48, 96, 192, 224)  # SoCo's level thresholds at 224 px views
 
 
 @dataclass(frozen=True)
@@ -35,9 +34,8 @@ class Method:
         config (str, optional): Pretraining config; None = no pretraining.
         part (str): What transfers (``convert_to_mmdet.py --part``).
         proposals (bool): Needs the selective-search cache (precomputed once).
-        views (dict): Config key of each view's size -> its size relative to
-            the preset's view size.
-        soco_levels (bool): Scale SoCo's level thresholds with the views.
+        views (dict): Named config variable of each view size -> its size
+            relative to the preset's view size.
         heatmap_warmup (bool): Scale the heat-map warm-up with the schedule.
         kind (str): 'object', 'image' or 'none' (plot colour).
     """
@@ -47,30 +45,24 @@ class Method:
     part: str = 'backbone'
     proposals: bool = False
     views: Dict[str, float] = field(default_factory=dict)
-    soco_levels: bool = False
     heatmap_warmup: bool = False
     kind: str = 'image'
 
 
-def _object_views(index: int) -> Dict[str, float]:
-    base = f'train_dataloader.dataset.pipeline.{index}.views'
-    return {f'{base}.0.size': 1, f'{base}.1.size': 1, f'{base}.2.size': 0.5}
-
+# SoCo's V1/V2 at the preset's view size, V3 at half of it.
+_SOCO_VIEWS = dict(view_size=1, small_view_size=0.5)
 
 METHODS = {m.name: m for m in [
     Method('scratch', 'scratch (no pretraining)', None, part='-', kind='none'),
     Method('byol', 'BYOL (mmpretrain)', 'configs/baselines/byol_r18_demo.py',
-           views={'train_dataloader.dataset.pipeline.1.transforms.0.0.scale': 1,
-                  'train_dataloader.dataset.pipeline.1.transforms.1.0.scale': 1}),
+           views=dict(view_size=1)),
     Method('mocov2', 'MoCo v2 (mmpretrain)', 'configs/baselines/mocov2_r18_demo.py',
-           views={'train_dataloader.dataset.pipeline.1.transforms.0.0.scale': 1}),
+           views=dict(view_size=1)),
     Method('soco', 'SoCo (selective search)', 'configs/objcon/soco_r18_fpn_demo.py',
-           part='neck', proposals=True, views=_object_views(2), soco_levels=True,
-           kind='object'),
+           part='neck', proposals=True, views=_SOCO_VIEWS, kind='object'),
     Method('soco-heatmap', 'SoCo, heat-map boxes',
            'configs/objcon/soco-heatmap_r18_fpn_demo.py', part='neck',
-           views=_object_views(1), soco_levels=True, heatmap_warmup=True,
-           kind='object'),
+           views=_SOCO_VIEWS, heatmap_warmup=True, kind='object'),
 ]}
 
 
@@ -130,11 +122,8 @@ def pretrain_options(method: Method, preset: Preset) -> List[str]:
     v = preset.view_size
     opts = [f'{key}={round(v * rel)}' for key, rel in method.views.items()]
     opts.append(f'train_dataloader.batch_size={preset.pretrain_batch}')
-    if method.soco_levels:
-        levels = tuple(round(t * v / 224) for t in SOCO_LEVELS)
-        opts.append(f'model.level_thresholds={levels}')
     if method.heatmap_warmup:
-        opts.append(f'model.proposal_source.warmup_iters='
+        opts.append(f'model.proposal_generator.warmup_iters='
                     f'{round(preset.heatmap_warmup * pretrain_iters(preset))}')
     return opts
 
@@ -147,9 +136,7 @@ def pretrain_iters(preset: Preset) -> int:
 def finetune_options(preset: Preset) -> List[str]:
     """Fine-tuning / test resize of the demo Mask R-CNN config."""
     s = preset.image_size
-    return [f'train_dataloader.dataset.pipeline.2.scale=({s},{s})',
-            f'test_dataloader.dataset.pipeline.1.scale=({s},{s})',
-            *preset.finetune_extra]
+    return [f'image_size=({s},{s})', *preset.finetune_extra]
 
 
 @dataclass
@@ -270,10 +257,7 @@ class Bench:
         if method.config is not None:
             opts = pretrain_options(method, p)
             if method.proposals:
-                opts += [f'train_dataloader.dataset.pipeline.1.cache='
-                         f'{self.proposal_cache}',
-                         f'train_dataloader.dataset.pipeline.1.img_root='
-                         f'{osp.join(self.data, "train")}']
+                opts += [f'proposal_cache={self.proposal_cache}']
             log(f'{name} seed {seed}: pretrain {p.pretrain_epochs} epochs '
                 f'({pretrain_iters(p)} iterations, no labels)')
             ckpt, record['pretrain_s'] = pretrain(

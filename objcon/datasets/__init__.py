@@ -1,7 +1,9 @@
 from .demo_scenes import (DEMO_CLASSES, demo_scenes_exist, generate_demo_scenes,
                           generate_split)
 from .transforms import *  # noqa: F401,F403
+from .unlabeled_image_dataset import UnlabeledImageDataset
 
 __all__ = [
-    'DEMO_CLASSES', 'generate_demo_scenes', 'generate_split', 'demo_scenes_exist'
+    'DEMO_CLASSES', 'generate_demo_scenes', 'generate_split', 'demo_scenes_exist',
+    'UnlabeledImageDataset'
 ]

@@ -1,12 +1,10 @@
-"""Where boxes come from: the two forms of a proposal source.
+"""Per-image proposal sources: where the pipeline's boxes come from.
 
-* :class:`BaseProposalSource`, per image, on a decoded image: used offline by
-  ``tools/precompute_proposals.py`` (results cached) and online by the pipeline
-  transform ``LoadProposals``.
-* :class:`BaseBatchProposalSource`, per batch, inside the model (e.g. boxes drawn
-  from a heat map of the network's own features): the model calls it in ``forward``.
-
-Both are registered in ``objcon.registry.PROPOSAL_SOURCES``.
+:class:`BaseProposalSource` works on one decoded image: offline in
+``tools/precompute_proposals.py`` (results cached) and online in the pipeline
+transform ``LoadProposals``. Sources are registered in
+``objcon.registry.PROPOSAL_SOURCES``. Boxes made inside a model from its own
+features are the proposal generators of ``objcon.models.proposal_generators``.
 """
 import functools
 import inspect
@@ -19,7 +17,7 @@ import numpy as np
 from mmengine.logging import MMLogger
 
 from .box_filter import BoxFilter
-from .box_ops import whole_image_box
+from objcon.structures import whole_image_box
 from .image_ops import to_bgr8
 
 
@@ -158,29 +156,3 @@ class BaseProposalSource(metaclass=ABCMeta):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}({self.params})'
-
-
-class BaseBatchProposalSource(metaclass=ABCMeta):
-    """An in-model proposal source, called by the model on a batch.
-
-    The batch form of a source that needs the network (e.g. a heat map of the
-    target network's last features). An algorithm builds it from
-    ``PROPOSAL_SOURCES`` and calls it inside ``forward``, under ``torch.no_grad()``
-    when it reads features.
-
-    ``source(feats, img_shapes)``:
-
-    * ``feats``: whatever the source consumes, typically a (B, C, h, w) tensor (or a
-      tuple of levels) computed on the images the boxes are for;
-    * ``img_shapes``: B ``(H, W)`` pairs, the sizes of those images;
-    * returns B float32 tensors of shape (N_i, 4), pixel xyxy on image i, on
-      ``feats``' device; N_i may differ per image and may be 0.
-
-    :class:`~objcon.proposals.PerImageBatchSource` gives this form to a per-image
-    source that needs only the image size (grid, random, whole image), e.g. for a
-    heat-map source's warm-up iterations.
-    """
-
-    @abstractmethod
-    def __call__(self, feats, img_shapes: Sequence[Tuple[int, int]]) -> List:
-        """Boxes per image; see the class docstring."""

@@ -3,7 +3,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .box_ops import nms
+from objcon.structures import nms
 
 
 class BoxFilter:
@@ -119,12 +119,13 @@ class BoxFilter:
         return f'BoxFilter({args}, fallbacks={self.fallbacks})'
 
 
-# SoCo's reference filter with its two fallbacks (ratio only, then size only).
+# SoCo's reference filter with its two fallbacks: without the scale rule, then
+# w, h >= 32 only (the reference keeps w, h >= 32 in every stage).
 SOCO_FILTER = dict(
     min_size=32,
     aspect_range=(1 / 3, 3),
     rel_scale_range=(0.3, 0.8),
-    fallbacks=[dict(aspect_range=(1 / 3, 3)), dict(min_size=32)])
+    fallbacks=[dict(min_size=32, aspect_range=(1 / 3, 3)), dict(min_size=32)])
 
 # CCOP's filter: aspect in (1/3, 3), sqrt(wh) > 20, NMS 0.5 on random scores, top 50.
 CCOP_FILTER = dict(

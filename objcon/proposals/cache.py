@@ -12,7 +12,14 @@ Layout of a cache directory::
                   is (sx, sy) = (W / w, H / h); (0, 0) means whole pixels
     sizes.npy     (N, 2) uint: (H, W) of each decoded image (0, 0 if skipped)
     status.npy    (N,) uint8: :class:`~objcon.proposals.ProposalStatus`
+    filesizes.npy (N,) uint: bytes of each image file (0 if unreadable)
+    digests.npy   (N,) uint64: 64-bit BLAKE2b of each image file (0: unknown)
     .partial/     only while being written: manifest.json + chunk_XXXXXX.npz
+    .lock         locked (POSIX lock) by the one process writing the cache
+
+``filesizes`` and ``digests`` let a reader check that the image files are the ones
+the boxes were computed on (caches written before them lack both; see
+:meth:`ProposalCache.verify`).
 
 Boxes are stored as non-negative integers ``q`` on a per-image grid: the pixel box is
 ``q * (sx, sy, sx, sy)``, clipped to the image. The grid is the source's own when it
@@ -34,11 +41,15 @@ import zlib
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
+from mmengine.logging import MMLogger
 
 from .base import ProposalStatus
+from .image_ops import content_digest, read_file
 
 CACHE_FORMAT = 'objcon-proposals/1'
 _ARRAYS = ('codes', 'offsets', 'codecs', 'grids', 'sizes', 'status')
+# Per-image file identity; absent from caches written before it existed.
+_FILE_ARRAYS = ('filesizes', 'digests')
 _WIDTHS = (np.uint8, np.uint16, np.uint32)
 _COMPRESSED = 4
 # What must match for a partial or complete cache to be reused.
@@ -47,6 +58,20 @@ _IDENTITY = ('format', 'source', 'fingerprint', 'num_images', 'chunk_size')
 
 class CacheMismatchError(RuntimeError):
     """A cache was made for another dataset or with other parameters."""
+
+
+class CacheDamagedError(RuntimeError):
+    """A cache file is truncated, unreadable or inconsistent with the others."""
+
+
+class CacheBusyError(RuntimeError):
+    """Another process is writing the cache."""
+
+
+def rebuild_hint(path: str, img_root: Optional[str] = None) -> str:
+    """The command that rebuilds the cache at ``path``."""
+    return (f'python tools/precompute_proposals.py {img_root or "IMG_ROOT"} {path} '
+            f'--source SOURCE --overwrite')
 
 
 def _atomic_write_bytes(path: str, data: bytes) -> None:
@@ -149,11 +174,18 @@ def decode_boxes(data, codec: int, unit, size=(0, 0)) -> np.ndarray:
 class ProposalCache:
     """Read-only access to a complete cache directory.
 
+    Opening checks that every file is readable and that the files agree with each
+    other (lengths, offsets), so a truncated or damaged cache is refused at once
+    instead of failing on some later lookup.
+
     Args:
         path (str): The cache directory.
 
     Raises:
         FileNotFoundError: If ``path`` holds no complete cache.
+        CacheDamagedError: If a file of the cache is truncated, unreadable or
+            inconsistent; the message names the cache, the file and the command
+            that rebuilds it.
     """
 
     def __init__(self, path: str) -> None:
@@ -165,16 +197,61 @@ class ProposalCache:
                     if osp.isdir(osp.join(path, '.partial')) else '')
             raise FileNotFoundError(f'no proposal cache at {path!r} (meta.json '
                                     f'missing).{hint}')
-        with open(meta_file) as f:
-            self.meta = json.load(f)
+        self.meta = {}
+        self.meta = self._load_json('meta.json', dict)
         if self.meta.get('format') != CACHE_FORMAT:
             raise CacheMismatchError(f'{path!r} has format {self.meta.get("format")!r},'
                                      f' expected {CACHE_FORMAT!r}')
-        with open(osp.join(path, 'keys.json')) as f:
-            self.keys: List[str] = json.load(f)
+        self.keys: List[str] = self._load_json('keys.json', list)
         self._index = {k: i for i, k in enumerate(self.keys)}
         self.codes, self.offsets, self.codecs, self.grids, self.sizes, self.status = (
-            np.load(osp.join(path, f'{name}.npy'), mmap_mode='r') for name in _ARRAYS)
+            self._load_array(name) for name in _ARRAYS)
+        self.filesizes, self.digests = (
+            self._load_array(name)
+            if osp.exists(osp.join(path, f'{name}.npy')) else None
+            for name in _FILE_ARRAYS)
+        self._check_consistency()
+
+    def _damaged(self, name: str, why: str) -> CacheDamagedError:
+        return CacheDamagedError(
+            f'proposal cache {self.path!r} is damaged: {name} {why}. Rebuild it: '
+            f'{rebuild_hint(self.path, self.meta.get("img_root"))}')
+
+    def _load_json(self, name: str, kind: type):
+        try:
+            with open(osp.join(self.path, name)) as f:
+                value = json.load(f)
+        except (OSError, ValueError) as e:  # ValueError: bad JSON or encoding
+            raise self._damaged(name, f'cannot be read ({e})') from None
+        if not isinstance(value, kind):
+            raise self._damaged(name, f'holds a {type(value).__name__}, expected a '
+                                f'{kind.__name__}')
+        return value
+
+    def _load_array(self, name: str) -> np.ndarray:
+        try:
+            return np.load(osp.join(self.path, f'{name}.npy'), mmap_mode='r')
+        except (OSError, ValueError, EOFError) as e:  # missing, truncated
+            raise self._damaged(f'{name}.npy', f'cannot be read ({e})') from None
+
+    def _check_consistency(self) -> None:
+        n = len(self.keys)
+        if self.meta.get('num_images', n) != n:
+            raise self._damaged('keys.json', f'lists {n} images, meta.json '
+                                f'{self.meta["num_images"]}')
+        if len(self._index) != n:
+            raise self._damaged('keys.json', 'lists an image twice')
+        if self.offsets.shape != (n + 1,):
+            raise self._damaged('offsets.npy', f'has shape {self.offsets.shape}, '
+                                f'expected ({n + 1},)')
+        if self.codes.shape != (int(self.offsets[-1]),):
+            raise self._damaged('codes.npy', f'has {self.codes.size} bytes, the '
+                                f'offsets need {int(self.offsets[-1])}')
+        for name in ('codecs', 'grids', 'sizes', 'status', *_FILE_ARRAYS):
+            array = getattr(self, name)
+            if array is not None and len(array) != n:
+                raise self._damaged(f'{name}.npy', f'has {len(array)} rows, '
+                                    f'expected {n}')
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -219,10 +296,92 @@ class ProposalCache:
                 f'{fingerprint[:16]}... (images added, removed, renamed or changed '
                 f'size). Recompute it with tools/precompute_proposals.py.')
 
+    def missing_and_skipped(self, keys: Sequence[str]) -> Tuple[List[str], List[str]]:
+        """Of ``keys``, those the cache lacks and those it holds as ``SKIPPED``."""
+        missing = [key for key in keys if key not in self._index]
+        held = [key for key in keys if key in self._index]
+        rows = np.fromiter((self._index[key] for key in held), np.int64, len(held))
+        is_skipped = np.asarray(self.status)[rows] == ProposalStatus.SKIPPED
+        return missing, [key for key, s in zip(held, is_skipped) if s]
+
+    def verify(self,
+               img_root: str,
+               entries: Sequence[Tuple[str, int]],
+               content_checks: int = 64,
+               exact: bool = False) -> Tuple[List[str], List[str]]:
+        """Check that the cache's boxes were computed on these image files.
+
+        Every listed image that the cache holds must have the file size recorded
+        by the precompute; ``content_checks`` of them, spread evenly over the list,
+        are read and must have the recorded content digest (file names and sizes
+        alone do not tell two folders of same-named images apart). A cache
+        written before per-image sizes and digests existed is checked by its
+        names-and-sizes fingerprint instead, with a warning.
+
+        Args:
+            img_root (str): The folder the keys are relative to.
+            entries (Sequence[tuple[str, int]]): ``(key, file size)`` of the
+                images to check (size -1: missing on disk).
+            content_checks (int): How many images to read and compare by
+                content; all of them if there are fewer. Defaults to 64.
+            exact (bool): The entries must be exactly the images the cache was
+                made for (its fingerprint), not a subset. Defaults to False.
+
+        Returns:
+            tuple[list[str], list[str]]: The listed keys the cache lacks, and
+            those it holds as ``SKIPPED`` (the precompute could not use them).
+
+        Raises:
+            CacheMismatchError: If an image's file size or content differs from
+                the one the boxes were computed on.
+        """
+        from .dataset_index import dataset_fingerprint
+        missing, skipped = self.missing_and_skipped([key for key, _ in entries])
+        held = [(key, size) for key, size in entries if key in self._index]
+        rows = np.fromiter((self._index[key] for key, _ in held), np.int64, len(held))
+        if exact or self.filesizes is None:
+            if self.filesizes is None:
+                MMLogger.get_current_instance().warning(
+                    f'proposal cache {self.path!r} has no per-image file sizes and '
+                    f'digests (written by an older objcon): only its fingerprint of '
+                    f'the whole image list is checked. Rebuild it to check contents:'
+                    f' {rebuild_hint(self.path, img_root)}')
+            self.check_fingerprint(dataset_fingerprint(entries))
+        if self.filesizes is None:
+            return missing, skipped
+        # Vectorised: a million images take about two seconds.
+        listed = np.fromiter((max(size, 0) for _, size in held), np.int64, len(held))
+        differ = np.asarray(self.filesizes)[rows].astype(np.int64) != listed
+        sized = [held[j][0] for j in np.flatnonzero(differ)]
+        digests = np.asarray(self.digests)[rows]
+        known = np.flatnonzero(digests != 0)  # 0: written without a digest
+        sample = known[np.linspace(0, len(known), min(content_checks, len(known)),
+                                   endpoint=False).astype(np.int64)]
+        changed = []
+        for j in sample:
+            buf, _ = read_file(osp.join(img_root, held[j][0]))
+            if buf is None or content_digest(buf) != int(digests[j]):
+                changed.append(held[j][0])
+        if sized or changed:
+            parts = []
+            if sized:
+                parts.append(f'{len(sized)} of {len(rows)} images differ in file '
+                             f'size (e.g. {", ".join(sized[:3])})')
+            if changed:
+                parts.append(f'{len(changed)} of {len(sample)} images read differ '
+                             f'in content (e.g. {", ".join(changed[:3])})')
+            raise CacheMismatchError(
+                f'proposal cache {self.path!r} was not made from the images in '
+                f'{img_root!r}: {"; ".join(parts)}. Its boxes belong to other '
+                f'images. Recompute it: {rebuild_hint(self.path, img_root)}')
+        return missing, skipped
+
     def nbytes(self) -> int:
         """Bytes on disk of the cache's files."""
-        return sum(osp.getsize(osp.join(self.path, f))
-                   for f in ('meta.json', 'keys.json', *(f'{a}.npy' for a in _ARRAYS)))
+        names = ('meta.json', 'keys.json',
+                 *(f'{a}.npy' for a in _ARRAYS + _FILE_ARRAYS))
+        return sum(osp.getsize(osp.join(self.path, f)) for f in names
+                   if osp.exists(osp.join(self.path, f)))
 
     def __getstate__(self) -> dict:
         # Pickled into dataloader workers: reopen there instead of copying arrays.
@@ -240,39 +399,113 @@ class ProposalCacheWriter:
     at most the chunks in flight. :meth:`finalize` packs the chunks into the final
     arrays, each replaced atomically, and writes ``meta.json`` last.
 
+    One process at a time writes a cache: the writer holds an exclusive POSIX
+    lock on ``<path>/.lock`` from construction to :meth:`close` (or
+    :meth:`finalize`). The lock belongs to the process (forked workers do not
+    inherit it) and the system releases it when the process dies.
+
     Args:
         path (str): The cache directory.
         meta (dict): Must hold ``source`` (params), ``fingerprint``,
             ``num_images`` and ``chunk_size``; anything else JSON-serialisable is
             stored too (e.g. ``img_root``).
         overwrite (bool): Replace a cache or partial cache made for another
-            dataset or source instead of refusing. Defaults to False.
+            dataset or source, or a damaged complete one, instead of refusing.
+            Defaults to False.
+        wait (bool): If another process is writing the cache, wait for it to
+            finish instead of refusing. Defaults to False.
 
     Raises:
         CacheMismatchError: If ``path`` holds a (partial) cache whose identity
             (source params, fingerprint, size, chunking) differs from ``meta``'s.
+        CacheDamagedError: If ``path`` holds a complete cache of this identity
+            that is damaged, and ``overwrite`` is False.
+        CacheBusyError: If another process is writing the cache and ``wait`` is
+            False.
     """
 
-    def __init__(self, path: str, meta: dict, overwrite: bool = False) -> None:
+    def __init__(self, path: str, meta: dict, overwrite: bool = False,
+                 wait: bool = False) -> None:
         self.path = path
         self.partial = osp.join(path, '.partial')
         self.meta = dict(meta, format=CACHE_FORMAT)
         # Normalise through JSON so comparisons see what a reader would.
         self.meta = json.loads(_json_bytes(self.meta))
         self.complete = False
+        self._lock_file = None
         os.makedirs(path, exist_ok=True)
-        meta_file = osp.join(path, 'meta.json')
+        self._lock(wait)
+        try:
+            self._prepare(overwrite)
+        except BaseException:
+            self.close()
+            raise
+        if self.complete:
+            self.close()  # nothing left to write
+
+    def _lock(self, wait: bool) -> None:
+        import fcntl
+        lock_path = osp.join(self.path, '.lock')
+        self._lock_file = open(lock_path, 'a+')
+        try:
+            fcntl.lockf(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # EACCES or EAGAIN: held by another process
+            self._lock_file.seek(0)
+            holder = self._lock_file.read().strip() or 'unknown'
+            if not wait:
+                self.close()
+                raise CacheBusyError(
+                    f'proposal cache {self.path!r} is being written by another '
+                    f'process (pid {holder}). Wait for it to finish and rerun (a '
+                    f'complete cache is reused), or pass --wait.') from None
+            MMLogger.get_current_instance().info(
+                f'{self.path}: waiting for process {holder} to finish writing it')
+            fcntl.lockf(self._lock_file, fcntl.LOCK_EX)
+        self._lock_file.seek(0)
+        self._lock_file.truncate()
+        self._lock_file.write(str(os.getpid()))
+        self._lock_file.flush()
+
+    def close(self) -> None:
+        """Release the write lock (idempotent)."""
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing the file releases the lock
+            self._lock_file = None
+
+    def __enter__(self) -> 'ProposalCacheWriter':
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+    def _prepare(self, overwrite: bool) -> None:
+        meta_file = osp.join(self.path, 'meta.json')
         if osp.isfile(meta_file):
+            try:
+                found = ProposalCache(self.path).meta
+            except CacheDamagedError as e:
+                if not overwrite:
+                    raise
+                MMLogger.get_current_instance().warning(
+                    f'{e}\n--overwrite: rebuilding it from scratch')
+                found = None
             # Chunking does not matter once a cache is complete.
-            if self._matches('complete cache', self._read_json(meta_file),
-                             _IDENTITY[:-1], overwrite):
+            if found is not None and self._matches(
+                    'complete cache', found, _IDENTITY[:-1], overwrite):
                 self.complete = True
                 return
             os.remove(meta_file)  # first: the old cache stops being complete
         manifest = osp.join(self.partial, 'manifest.json')
-        if osp.isfile(manifest) and not self._matches(
-                'partial cache', self._read_json(manifest), _IDENTITY, overwrite):
-            shutil.rmtree(self.partial)
+        if osp.isfile(manifest):
+            try:
+                found = self._read_json(manifest)
+            except ValueError:  # a damaged manifest: its chunks cannot be trusted
+                found = {}
+            if not self._matches('partial cache', found, _IDENTITY, overwrite):
+                shutil.rmtree(self.partial)
         os.makedirs(self.partial, exist_ok=True)
         if not osp.isfile(manifest):
             _atomic_write_bytes(manifest, _json_bytes(self.meta))
@@ -308,14 +541,23 @@ class ProposalCacheWriter:
 
     def write_chunk(self, i: int, keys: Sequence[str], boxes: Sequence[np.ndarray],
                     sizes: Sequence[Tuple[int, int]], status: Sequence[int],
-                    units: Optional[Sequence[Tuple[float, float]]] = None) -> None:
+                    units: Optional[Sequence[Tuple[float, float]]] = None,
+                    file_sizes: Optional[Sequence[int]] = None,
+                    digests: Optional[Sequence[int]] = None) -> None:
         """Atomically write chunk ``i`` (one entry per image, in dataset order).
 
         ``units`` are the sources' box grids (see :func:`encode_boxes`); default
-        whole pixels.
+        whole pixels. ``file_sizes`` and ``digests`` (:func:`content_digest`)
+        identify the image files; default 0 (unknown: not checked on read).
         """
+        if self._lock_file is None:
+            raise RuntimeError(f'the writer of {self.path!r} is closed')
         if units is None:
             units = [(1.0, 1.0)] * len(keys)
+        if file_sizes is None:
+            file_sizes = [0] * len(keys)
+        if digests is None:
+            digests = [0] * len(keys)
         counts = np.array([len(b) for b in boxes], np.int64)
         packed = (np.concatenate([np.asarray(b, np.float32).reshape(-1, 4)
                                   for b in boxes]) if len(boxes)
@@ -326,7 +568,9 @@ class ProposalCacheWriter:
             np.savez(f, keys=np.array(list(keys), dtype=str), counts=counts,
                      boxes=packed, sizes=np.asarray(sizes, np.int32).reshape(-1, 2),
                      status=np.asarray(status, np.uint8),
-                     units=np.asarray(units, np.float32).reshape(-1, 2))
+                     units=np.asarray(units, np.float32).reshape(-1, 2),
+                     filesizes=np.maximum(np.asarray(file_sizes, np.int64), 0),
+                     digests=np.asarray(digests, np.uint64))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -341,9 +585,16 @@ class ProposalCacheWriter:
                                f'{sorted(missing)[:10]} not written')
         keys: List[str] = []
         blobs, codecs, grids, sizes, status = [], [], [], [], []
+        filesizes, digests = [], []
         for i in range(num_chunks):
             with np.load(self._chunk_file(i)) as chunk:
                 keys.extend(chunk['keys'].tolist())
+                count = len(chunk['keys'])
+                # Chunks of an older writer lack the file identity: unknown (0).
+                filesizes.append(chunk['filesizes'] if 'filesizes' in chunk.files
+                                 else np.zeros(count, np.int64))
+                digests.append(chunk['digests'] if 'digests' in chunk.files
+                               else np.zeros(count, np.uint64))
                 starts = np.concatenate([[0], np.cumsum(chunk['counts'])])
                 for j, (unit, size) in enumerate(zip(chunk['units'], chunk['sizes'])):
                     # Only a grid that (h, w) integers reproduce exactly is kept.
@@ -367,7 +618,9 @@ class ProposalCacheWriter:
             codecs=np.asarray(codecs, np.uint8),
             grids=_smallest_uint(np.asarray(grids, np.int64).reshape(-1, 2)),
             sizes=_smallest_uint(np.concatenate(sizes).astype(np.int64).reshape(-1, 2)),
-            status=np.concatenate(status).astype(np.uint8))
+            status=np.concatenate(status).astype(np.uint8),
+            filesizes=_smallest_uint(np.concatenate(filesizes).astype(np.int64)),
+            digests=np.concatenate(digests).astype(np.uint64))
         for name, array in arrays.items():
             _atomic_save_npy(osp.join(self.path, f'{name}.npy'), array)
         _atomic_write_bytes(osp.join(self.path, 'keys.json'),
@@ -379,6 +632,7 @@ class ProposalCacheWriter:
         _atomic_write_bytes(osp.join(self.path, 'meta.json'), _json_bytes(meta))
         shutil.rmtree(self.partial, ignore_errors=True)
         self.complete = True
+        self.close()
         return ProposalCache(self.path)
 
 
@@ -388,7 +642,9 @@ def write_proposal_cache(path: str,
                          status: Optional[Dict[str, int]] = None,
                          units: Optional[Dict[str, Tuple[float, float]]] = None,
                          meta: Optional[dict] = None,
-                         overwrite: bool = False) -> ProposalCache:
+                         overwrite: bool = False,
+                         file_sizes: Optional[Dict[str, int]] = None,
+                         digests: Optional[Dict[str, int]] = None) -> ProposalCache:
     """Write a whole cache at once from ``{key: (N, 4) xyxy boxes}``.
 
     Args:
@@ -401,6 +657,10 @@ def write_proposal_cache(path: str,
         meta (dict, optional): Extra metadata; ``source`` and ``fingerprint``
             default to ``{}`` and the keys' fingerprint with sizes -1.
         overwrite (bool): See :class:`ProposalCacheWriter`. Defaults to False.
+        file_sizes (dict, optional): Image file size per key. Defaults to 0
+            (unknown).
+        digests (dict, optional): :func:`content_digest` of each image file.
+            Defaults to 0 (unknown: :meth:`ProposalCache.verify` skips it).
 
     Returns:
         ProposalCache: The written cache.
@@ -411,9 +671,15 @@ def write_proposal_cache(path: str,
     meta.setdefault('source', {})
     meta.setdefault('fingerprint', dataset_fingerprint([(k, -1) for k in keys]))
     meta.update(num_images=len(keys), chunk_size=max(1, len(keys)))
-    writer = ProposalCacheWriter(path, meta, overwrite=overwrite)
-    writer.write_chunk(0, keys, [boxes[k] for k in keys],
-                       [(sizes or {}).get(k, (0, 0)) for k in keys],
-                       [int((status or {}).get(k, ProposalStatus.OK)) for k in keys],
-                       [(units or {}).get(k, (1.0, 1.0)) for k in keys])
-    return writer.finalize(1)
+    with ProposalCacheWriter(path, meta, overwrite=overwrite) as writer:
+        if writer.complete:
+            raise FileExistsError(f'{path!r} already holds a complete cache of '
+                                  f'these images and source')
+        writer.write_chunk(0, keys, [boxes[k] for k in keys],
+                           [(sizes or {}).get(k, (0, 0)) for k in keys],
+                           [int((status or {}).get(k, ProposalStatus.OK))
+                            for k in keys],
+                           [(units or {}).get(k, (1.0, 1.0)) for k in keys],
+                           [(file_sizes or {}).get(k, 0) for k in keys],
+                           [(digests or {}).get(k, 0) for k in keys])
+        return writer.finalize(1)

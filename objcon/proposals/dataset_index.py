@@ -3,7 +3,10 @@ import hashlib
 import json
 import os
 import os.path as osp
-from typing import List, Optional, Tuple
+import stat
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from mmengine.logging import MMLogger
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.jpe', '.png', '.bmp', '.tif', '.tiff', '.webp',
                   '.ppm', '.pgm', '.pbm')
@@ -17,8 +20,9 @@ def list_images(img_root: str, ann_file: Optional[str] = None) -> List[Tuple[str
 
     Args:
         img_root (str): An image folder, searched recursively (so the ImageNet
-            layout ``root/class/xxx.JPEG`` works), or, with ``ann_file``, the folder
-            COCO ``file_name`` entries are relative to.
+            layout ``root/class/xxx.JPEG`` works; symbolic links are followed
+            once per real folder, see :func:`walk_files`), or, with
+            ``ann_file``, the folder COCO ``file_name`` entries are relative to.
         ann_file (str, optional): A COCO json; its images are listed instead of the
             folder's. Defaults to None.
 
@@ -37,15 +41,74 @@ def list_images(img_root: str, ann_file: Optional[str] = None) -> List[Tuple[str
         return entries
     if not osp.isdir(img_root):
         raise FileNotFoundError(f'image folder not found: {img_root}')
-    entries = []
-    for dirpath, dirnames, filenames in os.walk(img_root, followlinks=True):
-        dirnames[:] = [d for d in dirnames if not d.startswith('.')]
-        for name in filenames:
-            if name.lower().endswith(IMG_EXTENSIONS) and not name.startswith('.'):
-                path = osp.join(dirpath, name)
-                key = osp.relpath(path, img_root).replace(os.sep, '/')
-                entries.append((key, osp.getsize(path)))
-    entries.sort()
+    return sorted(walk_files(img_root, IMG_EXTENSIONS))
+
+
+def walk_files(root: str, extensions: Sequence[str]) -> List[Tuple[str, int]]:
+    """Files under ``root`` with one of ``extensions``, following symbolic links
+    at most once per real directory and listing each real file once.
+
+    A link back into a folder already being listed (``up -> .``), a second path to
+    a folder or file already listed, and a link that cannot be resolved (dangling,
+    or pointing at itself) are skipped with a warning that names them, so a loop
+    neither hangs the walk nor lists a file many times. Hidden entries (``.x``)
+    are skipped. Folders are visited in sorted order, so which of two paths to one
+    file is kept is deterministic (the first in that order).
+
+    Args:
+        root (str): The folder to walk.
+        extensions (Sequence[str]): Lower-case name endings to keep
+            (e.g. ``('.jpg', '.png')``).
+
+    Returns:
+        list[tuple[str, int]]: ``(path relative to root with / separators, file
+        size)``, in walk order.
+    """
+    logger = MMLogger.get_current_instance()
+    extensions = tuple(extensions)
+    seen_dirs: Dict[Tuple[int, int], str] = {}
+    seen_files: Dict[Tuple[int, int], str] = {}
+    entries: List[Tuple[str, int]] = []
+    root_stat = os.stat(root)
+    seen_dirs[(root_stat.st_dev, root_stat.st_ino)] = '.'
+    stack = ['']  # folders to list, relative to root
+    while stack:
+        rel_dir = stack.pop()
+        try:
+            with os.scandir(osp.join(root, rel_dir)) as it:
+                names = sorted(e.name for e in it if not e.name.startswith('.'))
+        except OSError as e:
+            logger.warning(f'cannot list {osp.join(root, rel_dir)!r}: '
+                           f'{e.strerror or e}; skipped')
+            continue
+        subdirs = []
+        for name in names:
+            rel = f'{rel_dir}/{name}' if rel_dir else name
+            path = osp.join(root, rel)
+            try:
+                st = os.stat(path)  # follows links; ELOOP for a self-link
+            except OSError as e:
+                logger.warning(f'{path!r}: {e.strerror or e} (a dangling or looping '
+                               f'symbolic link?); skipped')
+                continue
+            ident = (st.st_dev, st.st_ino)
+            if stat.S_ISDIR(st.st_mode):
+                if ident in seen_dirs:
+                    logger.warning(
+                        f'{path!r} leads to the folder already listed as '
+                        f'{seen_dirs[ident]!r} (symbolic link loop or alias); '
+                        f'not followed')
+                    continue
+                seen_dirs[ident] = rel
+                subdirs.append(rel)
+            elif stat.S_ISREG(st.st_mode) and name.lower().endswith(extensions):
+                if ident in seen_files:
+                    logger.warning(f'{path!r} is the file already listed as '
+                                   f'{seen_files[ident]!r}; listed once')
+                    continue
+                seen_files[ident] = rel
+                entries.append((rel, st.st_size))
+        stack.extend(reversed(subdirs))  # depth first, in sorted order
     return entries
 
 

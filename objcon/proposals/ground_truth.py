@@ -8,7 +8,7 @@ from mmengine.logging import MMLogger
 
 from objcon.registry import PROPOSAL_SOURCES
 from .base import BaseProposalSource
-from .box_ops import xywh_to_xyxy
+from objcon.structures import xywh_to_xyxy
 
 _WARNING = """
 ##############################################################################

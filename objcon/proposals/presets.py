@@ -5,9 +5,13 @@ import json
 from .box_filter import CCOP_FILTER, SOCO_FILTER
 
 PRESETS = dict(
-    # SoCo's filter on OpenCV selective search with objcon's defaults (a 64 px
-    # search, 2 colour spaces, k 50, 2 strategies: see docs/proposals.md).
+    # SoCo's filter on OpenCV selective search with objcon's defaults (a 176 px
+    # search, HSV, k 175, sigma 0.5, 2 strategies: see docs/proposals.md).
     soco=dict(type='SelectiveSearch', filter=SOCO_FILTER),
+    # SoCo's own proposals, for parity runs: the reference's scikit-image selective
+    # search at full resolution (~0.5 s of CPU per ImageNet-sized image) + its filter.
+    **{'soco-reference': dict(type='SkimageSelectiveSearch', scale=300, sigma=0.9,
+                              min_size=100, filter=SOCO_FILTER)},
     # CCOP's recipe: fast mode on a downscaled image (128 px, as DETReg), its filter
     # (aspect, size, NMS 0.5 on random scores, top 50).
     ccop=dict(type='SelectiveSearch', mode='fast', max_side=128, filter=CCOP_FILTER),

@@ -5,7 +5,7 @@ import numpy as np
 
 from objcon.registry import PROPOSAL_SOURCES
 from .base import BaseProposalSource
-from .box_ops import whole_image_box
+from objcon.structures import whole_image_box
 
 
 @PROPOSAL_SOURCES.register_module()

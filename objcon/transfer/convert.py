@@ -4,13 +4,16 @@ Also reads checkpoints of mmpretrain's self-supervised algorithms (the image-lev
 baselines of configs/baselines), whose backbone alone transfers.
 
 Only the online network transfers (the EMA target is the teacher of pretraining,
-not the result). Parts, cumulative:
+not the result). Each objcon algorithm declares what transfers where
+(``BaseObjectSelfSupervisor.transfer_map``, read from the checkpoint's config).
+Parts, cumulative:
 
 - ``backbone``: the ResNet (for C4 models also res5, which mmdet's C4 detectors keep
   as ``roi_head.shared_head``);
 - ``neck``: + the FPN;
 - ``head``: + the object trunk onto mmdet's ``Shared4Conv1FCBBoxHead``
-  (``roi_head.bbox_head.shared_convs.0-3``, ``shared_fcs.0``).
+  (``roi_head.bbox_head.shared_convs.0-3``, ``shared_fcs.0``); a C4 model has
+  nothing more than its backbone part.
 
 A detector whose FPN has no norm layers (mmdet's stock configs) gets the pretrained
 FPN with each BN folded into its conv (weight scaled, bias set): the same function
@@ -26,28 +29,21 @@ from mmengine.config import Config
 
 TRANSFER_PARTS = ('backbone', 'neck', 'head')
 
-# (pretrain prefix, detector prefix) per part.
-_PART_PREFIXES = {
-    'backbone': [('backbone.', 'backbone.'),
-                 ('trunk.shared_head.', 'roi_head.shared_head.')],
-    'neck': [('neck.', 'neck.')],
-    'head': [('trunk.shared_convs.', 'roi_head.bbox_head.shared_convs.'),
-             ('trunk.shared_fcs.', 'roi_head.bbox_head.shared_fcs.')],
-}
-# Algorithms whose checkpoints convert: objcon's, and mmpretrain's image-level
-# self-supervised ones (BYOL, MoCo v2, DenseCL...: the baselines), whose ``neck`` is
-# an MLP, not an FPN, so only their backbone transfers.
+# Algorithms whose checkpoints convert: objcon's (each declares its transfer map),
+# and mmpretrain's image-level self-supervised ones (BYOL, MoCo v2, DenseCL...: the
+# baselines), whose ``neck`` is an MLP, not an FPN, so only their backbone
+# transfers.
 _IMAGE_LEVEL_MODULES = ('mmpretrain.models.selfsup', )
 _PRETRAIN_MODULES = ('objcon.models.algorithms', ) + _IMAGE_LEVEL_MODULES
-# C4 models keep res5 in the trunk: it belongs to the backbone part.
-_C4_TRUNK = 'trunk.shared_head.'
+_IMAGE_LEVEL_MAP = dict(backbone=[('backbone.', 'backbone.')])
 
 
 class CheckpointConversionError(RuntimeError):
     """A checkpoint that cannot be converted, or a conversion that does not load."""
 
 
-def _read_pretrain_checkpoint(path: str) -> Tuple[Dict[str, torch.Tensor], str]:
+def _read_pretrain_checkpoint(path: str
+                              ) -> Tuple[Dict[str, torch.Tensor], str, dict]:
     import objcon  # noqa: F401  (safe globals for Runner checkpoints)
     if not osp.isfile(path):
         raise CheckpointConversionError(f'no such checkpoint: {path}')
@@ -79,8 +75,8 @@ def _read_pretrain_checkpoint(path: str) -> Tuple[Dict[str, torch.Tensor], str]:
             'mmpretrain self-supervised algorithm (a detector checkpoint needs no '
             'conversion)')
     if module.startswith(_IMAGE_LEVEL_MODULES):
-        algo = f'mmpretrain.{cls.__name__}'
-    return ckpt['state_dict'], algo
+        return ckpt['state_dict'], f'mmpretrain.{cls.__name__}', _IMAGE_LEVEL_MAP
+    return ckpt['state_dict'], algo, cls.transfer_map(cfg.model)
 
 
 def convert_pretrain_checkpoint(path: str, part: str = 'neck'
@@ -104,37 +100,36 @@ def convert_pretrain_checkpoint(path: str, part: str = 'neck'
     if part not in TRANSFER_PARTS:
         raise CheckpointConversionError(
             f'part must be one of {TRANSFER_PARTS}, got {part!r}')
-    state, algo = _read_pretrain_checkpoint(path)
-    if algo.startswith('mmpretrain.'):
-        if part != 'backbone':
-            raise CheckpointConversionError(
-                f'{path} is an image-level model ({algo}): only its backbone '
-                'transfers (its neck is a projection MLP, not an FPN); use --part '
-                'backbone')
-        state = {k: v for k, v in state.items() if k.startswith('backbone.')}
+    state, algo, transfer_map = _read_pretrain_checkpoint(path)
+    if part not in transfer_map and part != 'head':
+        kind = ('an image-level model: its neck is a projection MLP, not an FPN'
+                if algo.startswith('mmpretrain.') else 'a C4 model: no FPN')
+        raise CheckpointConversionError(
+            f'{path} is {kind} ({algo}); it has no {part} to transfer, only '
+            f'{" + ".join(transfer_map)}: use --part backbone')
     online = {k: v for k, v in state.items() if not k.startswith('target_net.')}
-    is_c4 = any(k.startswith(_C4_TRUNK) for k in online)
+    # C4: res5 is the detector's RoI shared head, transferred with the backbone
+    is_c4 = 'neck' not in transfer_map and any(
+        dst.startswith('roi_head.shared_head.')
+        for _, dst in transfer_map.get('backbone', []))
     wanted = TRANSFER_PARTS[:TRANSFER_PARTS.index(part) + 1]
     out, counts = OrderedDict(), {}
     for name in wanted:
-        if is_c4 and name == 'neck':
-            if part == 'neck':
-                raise CheckpointConversionError(
-                    f'{path} is a C4 model ({algo}): it has no neck; use --part '
-                    'backbone (res1-5) or head')
+        if name not in transfer_map:
             continue
         n = 0
-        for src, dst in _PART_PREFIXES[name]:
+        for src, dst in transfer_map[name]:
             for k, v in online.items():
                 if k.startswith(src):
                     out[dst + k[len(src):]] = v.clone()
                     n += 1
-        if n == 0 and not (is_c4 and name == 'head'):
+        if n == 0:
             raise CheckpointConversionError(
                 f'{path} ({algo}) has no {name} weights '
-                f'(looked for {[s for s, _ in _PART_PREFIXES[name]]})')
+                f'(looked for {[s for s, _ in transfer_map[name]]})')
         counts[name] = n
-    return out, dict(algorithm=algo, part=part, c4=is_c4, tensors=counts)
+    return out, dict(algorithm=algo, part=part, c4=is_c4, tensors=counts,
+                     parts=list(counts))
 
 
 def _fold_bn_into_conv(state: Dict[str, torch.Tensor], target_keys: set,

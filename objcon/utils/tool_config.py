@@ -4,6 +4,8 @@ from typing import Optional
 
 from mmengine.config import Config
 
+from .config import load_config
+
 
 def load_tool_config(config: str, launcher: str = 'none',
                      cfg_options: Optional[dict] = None,
@@ -13,7 +15,8 @@ def load_tool_config(config: str, launcher: str = 'none',
     Args:
         config (str): Config file path.
         launcher (str): ``--launcher`` of the tool. Defaults to ``'none'``.
-        cfg_options (dict, optional): ``--cfg-options`` overrides.
+        cfg_options (dict, optional): ``--cfg-options`` overrides; plain names
+            set the config's named variables (:func:`load_config`).
         work_dir (str, optional): ``--work-dir``; otherwise the config's, or
             ``./work_dirs/<config name>``.
 
@@ -25,10 +28,8 @@ def load_tool_config(config: str, launcher: str = 'none',
     """
     if not osp.isfile(config):
         raise FileNotFoundError(f'no such config file: {config}')
-    cfg = Config.fromfile(config)
+    cfg = load_config(config, cfg_options)
     cfg.launcher = launcher
-    if cfg_options is not None:
-        cfg.merge_from_dict(cfg_options)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:

@@ -52,8 +52,15 @@ def test_soco_filter_all_rules_then_each_fallback():
     tall_small = box(0, 0, 40, 100)  # ratio ok, size ok, rel scale 0.21: too small
     huge_wide = box(0, 0, 290, 290)  # rel scale 0.97: too big, ratio ok
     assert kept(soco, [good, too_thin, tall_small]) == [good]
-    # Nothing passes the full filter -> fallback 1: ratio only.
-    assert kept(soco, [too_thin, tall_small, huge_wide]) == [tall_small, huge_wide]
+    # Nothing passes the full filter -> fallback 1: ratio, and w, h >= 32 still
+    # (the reference's filter_ratio keeps the size rule).
+    small_square = box(0, 0, 20, 20)  # ratio ok, too small
+    assert kept(soco, [too_thin, small_square, tall_small, huge_wide]) == \
+        [tall_small, huge_wide]
+    # Only boxes under 32 px pass the ratio: fallback 1 is empty too, fallback 2
+    # (w, h >= 32) takes the thin one.
+    assert kept(soco, [small_square, too_thin, box(0, 0, 31, 31)]) == []
+    assert kept(soco, [small_square, box(0, 0, 40, 140)]) == [box(0, 0, 40, 140)]
     # Nothing passes the ratio either -> fallback 2: w, h >= 32 only.
     wide = box(0, 0, 200, 40)  # ratio 5
     tiny_wide = box(0, 0, 100, 10)
@@ -70,7 +77,7 @@ def test_ccop_filter_nms_random_scores_top_k():
     boxes = np.concatenate([xy, xy + wh], 1).astype(np.float32)
     out = ccop(boxes, HW)
     assert len(out) == 50
-    from objcon.proposals import box_iou
+    from objcon.structures import box_iou
     iou = box_iou(out, out)
     np.fill_diagonal(iou, 0)
     assert iou.max() <= 0.5

@@ -69,7 +69,7 @@ def write_bad_images(root):
     ok, jpg = cv2.imencode('.jpg', good)
     files = {
         'good.jpg': jpg.tobytes(),
-        # Ends like a JPEG, so the decoder (not the truncation check) rejects it.
+        # Random bytes (ending like a JPEG): not an image, whatever the name says.
         'corrupt.jpg': rng.integers(0, 256, 5000, dtype=np.uint8).tobytes() + b'\xff\xd9',
         'truncated.jpg': jpg.tobytes()[:len(jpg) // 2],
         'empty.png': b'',
@@ -102,7 +102,7 @@ def test_bad_images_are_skipped_or_fall_back_never_fatal(tmp_path, mm_log):
         assert cache[name].shape == (0, 4)
         assert any(m.startswith(name) and 'skipped' in m for m in mm_log), name
     assert any(m.startswith('truncated.jpg: truncated JPEG') for m in mm_log)
-    assert any(m.startswith('corrupt.jpg: cannot decode') for m in mm_log)
+    assert any(m.startswith('corrupt.jpg: not an image') for m in mm_log)
     assert cache.get_status('one_pixel.png') == ProposalStatus.FALLBACK
     assert cache['one_pixel.png'].tolist() == [[0, 0, 1, 1]]
     for name in ('good.jpg', 'gray.png', 'rgba.png', 'deep.png'):

@@ -5,10 +5,11 @@ import pytest
 import torch
 
 from objcon.proposals import (SOCO_FILTER, FelzenszwalbSegments, GridBoxes,
-                              GroundTruthBoxes, PerImageBatchSource, ProposalStatus,
-                              RandomBoxes, SelectiveSearch, WholeImage, box_iou,
-                              downscaled_size, read_image)
-from objcon.registry import PROPOSAL_SOURCES
+                              GroundTruthBoxes, ProposalStatus, RandomBoxes,
+                              SelectiveSearch, WholeImage, downscaled_size,
+                              read_image)
+from objcon.registry import PROPOSAL_GENERATORS, PROPOSAL_SOURCES
+from objcon.structures import box_iou
 
 
 def scene(h=200, w=320):
@@ -55,6 +56,31 @@ def test_custom_mode_building_blocks():
     assert len(two) > len(one) > 0
     with pytest.raises(ValueError, match='unknown'):
         SelectiveSearch(strategies=('colour', ))
+
+
+def test_default_search_is_the_documented_opencv_pipeline():
+    """Defaults: 176 px, HSV, k 175 (min size 175), sigma 0.5, strategies
+    fill+size and size."""
+    img, _ = scene(200, 320)
+    boxes = SelectiveSearch()(img)
+    nh, nw = downscaled_size(img.shape[:2], 176)
+    assert (nh, nw) == (110, 176)
+    small = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
+    seg = cv2.ximgproc.segmentation
+    search = seg.createSelectiveSearchSegmentation()
+    search.addImage(cv2.cvtColor(small, cv2.COLOR_BGR2HSV))
+    search.addGraphSegmentation(seg.createGraphSegmentation(0.5, 175.0, 175))
+    search.addStrategy(seg.createSelectiveSearchSegmentationStrategyMultiple(
+        seg.createSelectiveSearchSegmentationStrategyFill(),
+        seg.createSelectiveSearchSegmentationStrategySize()))
+    search.addStrategy(seg.createSelectiveSearchSegmentationStrategySize())
+    import ctypes
+    ctypes.CDLL(None).srand(0)
+    rects = search.process().astype(np.float32)
+    expected = np.concatenate([rects[:, :2], rects[:, :2] + rects[:, 2:]], 1)
+    expected *= np.float32([320 / nw, 200 / nh, 320 / nw, 200 / nh])
+    np.testing.assert_allclose(boxes, np.minimum(expected, [320, 200, 320, 200]))
+    assert SelectiveSearch().sigma == 0.5 and SelectiveSearch(mode='fast').sigma == 0.8
 
 
 def test_selective_search_full_resolution_and_quality_mode():
@@ -141,7 +167,9 @@ def test_registry_and_params():
     assert isinstance(source, SelectiveSearch)
     params = source.params
     assert params['mode'] == 'quality' and params['max_side'] == 64
-    assert params['sigma'] == 0.8 and params['type'] == 'SelectiveSearch'
+    # sigma None: OpenCV's 0.8 outside 'custom' mode.
+    assert params['sigma'] is None and source.sigma == 0.8
+    assert params['type'] == 'SelectiveSearch'
     rebuilt = PROPOSAL_SOURCES.build(params)
     assert rebuilt.params == params
 
@@ -161,9 +189,9 @@ def test_ground_truth_boxes_are_loud(tiny_demo_root, mm_log):
         gt(img, 'nope.jpg')
 
 
-def test_per_image_batch_source_for_in_model_use():
-    batch = PROPOSAL_SOURCES.build(
-        dict(type='PerImageBatchSource', source=dict(type='GridBoxes', rows=2, cols=2)))
+def test_per_image_source_as_an_in_model_generator():
+    batch = PROPOSAL_GENERATORS.build(
+        dict(type='PerImageProposals', source=dict(type='GridBoxes', rows=2, cols=2)))
     feats = torch.zeros(2, 8, 7, 7)
     out = batch(feats, [(224, 224), (112, 160)])
     assert len(out) == 2 and out[0].shape == (4, 4) and out[0].dtype == torch.float32

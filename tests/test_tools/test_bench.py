@@ -50,55 +50,64 @@ def test_smoke_preset_every_row_has_a_finite_ap(tmp_path, repo_root):
     assert '0 row(s) to run' in proc.stdout, proc.stdout + proc.stderr
 
 
-def _merge_options(cfg, options):
-    """Apply ``key=value`` strings as tools/train.py's --cfg-options does."""
+def _load_with_options(path, options):
+    """Load a config with ``key=value`` strings as tools/train.py does."""
     from mmengine.config import DictAction
+
+    from objcon.utils import load_config
     parsed = {}
     for opt in options:
         key, value = opt.split('=', 1)
         parsed[key] = DictAction._parse_iterable(value)
-    cfg.merge_from_dict(parsed)
+    return load_config(path, parsed)
+
+
+def _view_sizes(node):
+    """Every view size in a pipeline: ObjectViews' views, RandomResizedCrops."""
+    if isinstance(node, dict):
+        found = []
+        if node.get('type') == 'RandomResizedCrop':
+            found.append(node['scale'])
+        if node.get('type') == 'ObjectViews':
+            found += [v['size'] for v in node['views']]
+        return found + [s for v in node.values() for s in _view_sizes(v)]
+    if isinstance(node, (list, tuple)):
+        return [s for v in node for s in _view_sizes(v)]
+    return []
 
 
 @pytest.mark.parametrize('name', [n for n, m in METHODS.items() if m.config])
 def test_gpu_preset_overrides_reach_the_view_transforms(name, repo_root):
-    """The preset's view size lands on each method's crop transforms (not on a
-    new key next to them), and SoCo's level thresholds scale with it."""
-    from mmengine.config import Config
+    """The preset's view sizes are named variables of each method's config:
+    they land on its crop transforms, not on a new key next to them."""
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=False)
     method, preset = METHODS[name], PRESETS['gpu']
-    cfg = Config.fromfile(osp.join(repo_root, method.config))
-    before = cfg.to_dict()
-    _merge_options(cfg, pretrain_options(method, preset))
+    path = osp.join(repo_root, method.config)
+    before = _load_with_options(path, [])
+    cfg = _load_with_options(path, pretrain_options(method, preset))
     assert method.views
+    expected = {round(224 * rel) for rel in method.views.values()}
     for key, rel in method.views.items():
-        *parent, leaf = key.split('.')
-        node, old = cfg, before
-        for k in parent:
-            node = node[int(k)] if isinstance(node, list) else node[k]
-            old = old[int(k)] if isinstance(old, list) else old[k]
-        assert leaf in old, f'{key} is not in {method.config}'
-        assert node[leaf] == round(224 * rel)
-        # a torchvision-style crop, or an ObjectViews view
-        assert node.get('type') == 'RandomResizedCrop' or 'crop' in node
-    if method.soco_levels:
-        assert tuple(cfg.model.level_thresholds) == (48, 96, 192, 224)
+        assert key in before, f'{key} is not a variable of {method.config}'
+        assert cfg[key] == round(224 * rel)
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    assert set(_view_sizes(pipeline)) == expected
+    assert set(_view_sizes(before.train_dataloader.dataset.pipeline)) != expected
     if method.heatmap_warmup:
-        assert cfg.model.proposal_source.warmup_iters == round(
+        assert cfg.model.proposal_generator.warmup_iters == round(
             0.25 * preset.pretrain_epochs * (4000 // 16))
     assert cfg.train_dataloader.batch_size == preset.pretrain_batch
 
 
 def test_finetune_options_resize_train_and_test(repo_root):
-    from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(repo_root,
-                                   'configs/benchmarks/mask-rcnn_r18_fpn_demo.py'))
-    _merge_options(cfg, finetune_options(PRESETS['gpu']))
-    train = cfg.train_dataloader.dataset.pipeline[2]
-    test = cfg.test_dataloader.dataset.pipeline[1]
-    assert train.type == test.type == 'Resize'
-    assert tuple(train.scale) == tuple(test.scale) == (512, 512)
+    cfg = _load_with_options(
+        osp.join(repo_root, 'configs/benchmarks/mask-rcnn_r18_fpn_demo.py'),
+        finetune_options(PRESETS['gpu']))
+    resizes = [t for t in cfg.train_dataloader.dataset.pipeline +
+               cfg.test_dataloader.dataset.pipeline if t.type == 'Resize']
+    assert len(resizes) == 2
+    assert all(tuple(t.scale) == (512, 512) for t in resizes)
 
 
 def test_summary_mean_and_sample_std():

@@ -29,5 +29,5 @@ def test_recall_rows_follow_cfg_options(tiny_demo_root, load_script, capsys):
         assert ((0 <= rec) & (rec <= 1)).all() and 0 < scale <= 1
     assert rows[0][2] <= 0.8 + 1e-4  # the config's max_size
     small = script.main(common + ['--cfg-options',
-                                  'model.proposal_source.max_size=0.2'])
+                                  'model.proposal_generator.max_size=0.2'])
     assert small[0][2] <= 0.2 + 1e-4 < rows[0][2]

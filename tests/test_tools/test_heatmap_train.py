@@ -22,7 +22,7 @@ def test_heatmap_demo_config_trains(tiny_demo_root, repo_root, tmp_path):
     proc = subprocess.run(
         [sys.executable, 'tools/train.py', CONFIG, '--work-dir', work,
          '--cfg-options', *SOCO_TINY_OPTIONS, *soco_schedule_options(2),
-         'train_dataloader.batch_size=6', 'model.proposal_source.warmup_iters=1'],
+         'train_dataloader.batch_size=6', 'model.proposal_generator.warmup_iters=1'],
         cwd=repo_root, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     # No proposal cache is read (another test may have made one in this root).

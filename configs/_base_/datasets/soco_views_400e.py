@@ -1,17 +1,19 @@
 # SoCo-FPN views, 400-epoch recipe: V1 whole image 224, V2 crop 224, V3 crop 112;
 # pairs (V1, V2) and (V1, V3), K = 4 boxes per pair.
-# Use: train_pipeline = [LoadImageFromFile, <a proposal transform>, *view_pipeline]
+# Use: train_pipeline = [LoadImageOrSkip, <a proposal transform>, *view_pipeline]
 # ImageNet mean/std are left to the model's data preprocessor.
 _base_ = ['./soco_photometric.py']
+view_size = 224  # V1, V2
+small_view_size = 112  # V3
 
 object_views = dict(
     type='ObjectViews',
     views=[
-        dict(size=224, crop=None, flip_prob=0.5,
+        dict(size=view_size, crop=None, flip_prob=0.5,
              pipeline={{_base_.soco_v1_photometric}}),
-        dict(size=224, crop={{_base_.soco_crop}}, flip_prob=0.5,
+        dict(size=view_size, crop={{_base_.soco_crop}}, flip_prob=0.5,
              pipeline={{_base_.soco_v23_photometric}}),
-        dict(size=112, crop={{_base_.soco_crop}}, flip_prob=0.5,
+        dict(size=small_view_size, crop={{_base_.soco_crop}}, flip_prob=0.5,
              pipeline={{_base_.soco_v23_photometric}}),
     ],
     pairs=[

@@ -1,10 +1,11 @@
 """Pipeline transform that attaches proposals to a sample."""
 import os
 import os.path as osp
-from typing import Optional
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
+from mmengine.logging import MMLogger
 
 from objcon.registry import PROPOSAL_SOURCES, TRANSFORMS
 
@@ -35,11 +36,15 @@ class LoadProposals(BaseTransform):
         on_missing (str): An image absent from the cache: ``'error'`` (KeyError
             naming the image and the cache), ``'whole_image'`` (one box
             ``[0, 0, W, H]``) or ``'empty'`` (no box). Defaults to ``'error'``.
-        check_fingerprint (bool): On first use, list ``img_root`` and refuse a
-            cache made for another dataset. Costs one stat per image of the
-            dataset per process. Defaults to False.
-        ann_file (str, optional): COCO json the cache was made from, for
-            ``check_fingerprint``. Defaults to None.
+        check_fingerprint (bool): Refuse a cache whose boxes were computed on
+            other image files (file sizes of all images, contents of a sample,
+            see :meth:`~objcon.proposals.ProposalCache.verify`).
+            ``UnlabeledImageDataset`` checks once before training (see
+            :meth:`check_images`); elsewhere the check runs on first use in each
+            process and lists ``img_root`` (one stat per image). False skips it
+            with a warning. Defaults to True.
+        ann_file (str, optional): COCO json the cache was made from, for the
+            check on first use. Defaults to None.
     """
 
     def __init__(self,
@@ -47,7 +52,7 @@ class LoadProposals(BaseTransform):
                  source: Optional[dict] = None,
                  img_root: Optional[str] = None,
                  on_missing: str = 'error',
-                 check_fingerprint: bool = False,
+                 check_fingerprint: bool = True,
                  ann_file: Optional[str] = None) -> None:
         if (cache is None) == (source is None):
             raise ValueError('LoadProposals needs exactly one of `cache` and `source`')
@@ -62,23 +67,80 @@ class LoadProposals(BaseTransform):
         self.ann_file = ann_file
         # Opened lazily: each dataloader worker maps the cache itself.
         self._cache = None
+        # Set by check_images (the dataset's check before training); travels to
+        # the dataloader workers with the pipeline.
+        self._checked = False
         self.source = PROPOSAL_SOURCES.build(source) if source is not None else None
 
     @property
     def cache(self):
         if self._cache is None and self.cache_dir is not None:
             from objcon.proposals import ProposalCache, load_cache_for
-            if self.check_fingerprint:
-                root = self.img_root or ProposalCache(self.cache_dir).meta['img_root']
-                self._cache = load_cache_for(root, self.cache_dir, self.ann_file)
-            else:
-                self._cache = ProposalCache(self.cache_dir)
+            cache = ProposalCache(self.cache_dir)
+            if not self._checked:  # not checked by the dataset before training
+                if self.check_fingerprint:
+                    load_cache_for(self._root(cache), self.cache_dir, self.ann_file)
+                else:
+                    self._warn_unchecked()
+            self._cache = cache
         return self._cache
 
-    def _key(self, img_path: str) -> str:
-        root = self.img_root
+    def _root(self, cache) -> Optional[str]:
+        return self.img_root or cache.meta.get('img_root')
+
+    def _warn_unchecked(self) -> None:
+        MMLogger.get_current_instance().warning(
+            f'LoadProposals(check_fingerprint=False): the proposal cache '
+            f'{self.cache_dir!r} is NOT checked against the images; if it was made '
+            f'for other images, training uses wrong boxes without another word')
+
+    def check_images(
+            self,
+            img_paths: Sequence[str],
+            file_sizes: Optional[Sequence[int]] = None
+    ) -> Tuple[List[str], List[str]]:
+        """Check the cache against a dataset's images, once, before training.
+
+        With ``check_fingerprint`` the cache must have been made from these very
+        files (:meth:`~objcon.proposals.ProposalCache.verify`); without it a
+        warning says the check is skipped. Either way the processes that receive
+        this transform afterwards (dataloader workers) do not check again.
+
+        Args:
+            img_paths (Sequence[str]): The dataset's image paths.
+            file_sizes (Sequence[int], optional): Their sizes in bytes (-1:
+                missing), if already known. Defaults to one stat per image.
+
+        Returns:
+            tuple[list[str], list[str]]: The paths of the images the cache lacks,
+            and of those the precompute skipped (unusable files). Both empty for
+            an online source.
+
+        Raises:
+            CacheMismatchError: If the cache's boxes were computed on other files.
+        """
+        if self.cache_dir is None:
+            return [], []
+        from objcon.proposals import ProposalCache
+        cache = ProposalCache(self.cache_dir)
+        root = self._root(cache)
+        keys = [self._key(path, root) for path in img_paths]
+        if self.check_fingerprint:
+            if file_sizes is None:
+                file_sizes = [osp.getsize(p) if osp.isfile(p) else -1
+                              for p in img_paths]
+            missing, skipped = cache.verify(root, list(zip(keys, file_sizes)))
+        else:
+            self._warn_unchecked()
+            missing, skipped = cache.missing_and_skipped(keys)
+        self._checked = True
+        path_of = dict(zip(keys, img_paths))
+        return [path_of[k] for k in missing], [path_of[k] for k in skipped]
+
+    def _key(self, img_path: str, root: Optional[str] = None) -> str:
+        root = root or self.img_root
         if root is None and self.cache is not None:
-            root = self.cache.meta.get('img_root')
+            root = self._root(self.cache)
         key = osp.relpath(img_path, root) if root else img_path
         return key.replace(os.sep, '/')
 

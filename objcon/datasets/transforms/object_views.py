@@ -8,8 +8,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from objcon.registry import TRANSFORMS
-from .view_geometry import (box_area, boxes_to_view, intersect, jitter_boxes,
-                            random_resized_crop)
+from objcon.structures import (PairSlotSampler, ViewPairs, boxes_to_view,
+                               random_resized_crop)
 
 _VIEW_KEYS = {'size', 'crop', 'source', 'flip_prob', 'pipeline', 'box_cutout'}
 _PAIR_KEYS = {'views', 'jitter', 'boxes_from'}
@@ -40,10 +40,11 @@ class ObjectViews(BaseTransform):
        ``x1 += U(-shift, shift) w``, ``y1 += U(-shift, shift) h``,
        ``w *= 1 + U(-scale, scale)``, ``h *= 1 + U(-scale, scale)``; a jittered box
        that leaves view a's crop keeps its unjittered value.
-    3. Pad the pair to ``num_boxes`` slots by repeating random slots (with their
-       ids) in both views at once, so slot i of ``boxes_a`` and of ``boxes_b`` are
-       always the same object. (The reference pads each view's list independently
-       and matches by id; the id-based correspondence is the same kind.)
+    3. Pad each view of the pair to ``num_boxes`` slots by repeating random
+       slots with their ids: each view draws its own repeats, as the reference
+       does (``padding='per_view'``), or both views repeat the same slots, so that
+       slot i of ``boxes_a`` and of ``boxes_b`` is always one object
+       (``padding='joint'``). The loss matches slots by id either way.
     4. Map boxes into each view: clip to the crop, shift to its origin, scale to the
        view, mirror on flip. Then each view gets its own photometric ``pipeline``
        (transforms applied to ``{'img': view}``) and, if configured, the box cutout
@@ -104,8 +105,9 @@ class ObjectViews(BaseTransform):
     Modified keys: ``img`` (list of views, in ``views`` order), ``img_shape`` (list
     of the views' (h, w)).
 
-    Added keys: ``view_pairs`` (list of dicts with ``views``, ``boxes_a`` (K, 4)
-    float32, ``boxes_b`` (K, 4) float32, ``ids`` (K,) int64, in ``pairs`` order),
+    Added keys: ``view_pairs`` (:class:`~objcon.structures.ViewPairs` of the image:
+    (P, K, 4) float32 boxes and (P, K) int64 ids of each view, in ``pairs``
+    order),
     ``view_params`` (per view: ``crop`` (4,) float32 xyxy on the original image,
     ``flip`` bool, ``img_shape`` (h, w)).
 
@@ -125,6 +127,8 @@ class ObjectViews(BaseTransform):
         min_area (float): Keep a proposal for a pair only if its part inside both
             crops has an area (original-image pixels) greater than this.
             Defaults to 0.
+        padding (str): ``'per_view'`` (the reference) or ``'joint'``, see step 3.
+            Defaults to ``'per_view'``.
         interpolation (str): Resize interpolation. Defaults to 'bilinear'.
         backend (str): Resize backend, 'pillow' (as the reference: antialiased
             bilinear) or 'cv2' (faster). Defaults to 'pillow'.
@@ -138,11 +142,15 @@ class ObjectViews(BaseTransform):
                  min_boxes: Optional[int] = None,
                  min_visible_fraction: float = 0.,
                  min_area: float = 0.,
+                 padding: str = 'per_view',
                  interpolation: str = 'bilinear',
                  backend: str = 'pillow') -> None:
-        assert num_boxes >= 1 and max_tries >= 1
-        assert 0. <= min_visible_fraction <= 1. and min_area >= 0
-        assert backend in ('pillow', 'cv2')
+        if max_tries < 1:
+            raise ValueError(f'max_tries must be >= 1, got {max_tries}')
+        if backend not in ('pillow', 'cv2'):
+            raise ValueError(f"backend must be 'pillow' or 'cv2', got {backend!r}")
+        self.sampler = PairSlotSampler(num_boxes, min_visible_fraction, min_area,
+                                       padding)
         self.views = [self._parse_view(i, v, len(views)) for i, v in
                       enumerate(views)]
         self.pairs: List[dict] = []
@@ -152,8 +160,6 @@ class ObjectViews(BaseTransform):
         self.num_boxes = num_boxes
         self.max_tries = max_tries
         self.min_boxes = max(num_boxes // 2, 1) if min_boxes is None else min_boxes
-        self.min_visible_fraction = min_visible_fraction
-        self.min_area = min_area
         self.interpolation = interpolation
         self.backend = backend
         self.pipelines = [[TRANSFORMS.build(copy.deepcopy(t)) for t in v['pipeline']]
@@ -221,64 +227,31 @@ class ObjectViews(BaseTransform):
                 crops.append(random_resized_crop(img_hw, **view['crop']))
         return crops
 
-    def _candidates(self, props: np.ndarray, crop_a: np.ndarray,
-                    crop_b: np.ndarray) -> np.ndarray:
-        """Indices of the proposals a pair may use."""
-        region = intersect(crop_a[None], crop_b)[0]
-        # '> min_area' with min_area = 0 is the strict overlap test: a zero-area
-        # sliver on the crop's edge is no object.
-        keep = box_area(intersect(props, region)) > self.min_area
-        if self.min_visible_fraction > 0:
-            area = box_area(props)
-            for crop in (crop_a, crop_b):
-                keep &= box_area(intersect(props, crop)) >= \
-                    self.min_visible_fraction * area
-        return np.nonzero(keep)[0]
-
     def _select(self, props: np.ndarray,
                 crops: List[np.ndarray]) -> List[Optional[np.ndarray]]:
+        """Per pair, the chosen proposal indices (None: reuses another pair's)."""
         selections = []
         for pair in self.pairs:
             if pair['boxes_from'] is not None:
                 selections.append(None)
                 continue
             a, b = pair['views']
-            cand = self._candidates(props, crops[a], crops[b])
-            k = min(self.num_boxes, len(cand))
-            selections.append(cand[np.random.choice(len(cand), k, replace=False)])
+            selections.append(self.sampler.choose(
+                self.sampler.candidates(props, crops[a], crops[b])))
         return selections
-
-    # ----------------------------------------------------------------- boxes
-    @staticmethod
-    def _jitter(boxes: np.ndarray, crop: np.ndarray, cfg: dict) -> np.ndarray:
-        # Shared with the in-model (heat-map) boxes of SoCo.
-        return jitter_boxes(boxes, crop, cfg['prob'], cfg['shift'], cfg['scale'])
 
     def _pair_slots(self, props: np.ndarray, ids: np.ndarray,
                     selections: List[Optional[np.ndarray]],
-                    crops: List[np.ndarray], img_hw: Tuple[int, int]) -> List[tuple]:
-        """Per pair: (boxes_a, boxes_b, ids) on the original image, K slots."""
+                    crops: List[np.ndarray], img_hw: Tuple[int, int]) -> list:
+        """Per pair, its :class:`~objcon.structures.PairSlots` on the image."""
         height, width = img_hw
         slots = []
         for pair, sel in zip(self.pairs, selections):
             if pair['boxes_from'] is not None:
                 slots.append(slots[pair['boxes_from']])
                 continue
-            if len(sel) == 0:  # no candidate left after the retries
-                boxes_b = np.array([[0, 0, width, height]], dtype=np.float64)
-                pair_ids = np.array([-1], dtype=np.int64)
-            else:
-                boxes_b, pair_ids = props[sel], ids[sel]
-            a = pair['views'][0]
-            boxes_a = boxes_b if pair['jitter'] is None else \
-                self._jitter(boxes_b, crops[a], pair['jitter'])
-            missing = self.num_boxes - len(pair_ids)
-            if missing > 0:
-                extra = np.random.choice(len(pair_ids), missing)
-                boxes_a = np.concatenate([boxes_a, boxes_a[extra]])
-                boxes_b = np.concatenate([boxes_b, boxes_b[extra]])
-                pair_ids = np.concatenate([pair_ids, pair_ids[extra]])
-            slots.append((boxes_a, boxes_b, pair_ids))
+            slots.append(self.sampler.slots(props, ids, sel, crops[pair['views'][0]],
+                                            (width, height), pair['jitter']))
         return slots
 
     # ---------------------------------------------------------------- pixels
@@ -352,16 +325,14 @@ class ObjectViews(BaseTransform):
         slots = self._pair_slots(props, ids, selections, crops, img_hw)
         flips = [bool(np.random.rand() < v['flip_prob']) for v in self.views]
 
-        view_pairs = []
-        for pair, (boxes_a, boxes_b, pair_ids) in zip(self.pairs, slots):
+        pair_boxes = []
+        for pair, s in zip(self.pairs, slots):
             a, b = pair['views']
-            view_pairs.append(dict(
-                views=(a, b),
-                boxes_a=boxes_to_view(boxes_a, crops[a], self.views[a]['size'],
-                                      flips[a]),
-                boxes_b=boxes_to_view(boxes_b, crops[b], self.views[b]['size'],
-                                      flips[b]),
-                ids=pair_ids.astype(np.int64)))
+            pair_boxes.append((
+                boxes_to_view(s.boxes_a, crops[a], self.views[a]['size'], flips[a]),
+                s.ids_a,
+                boxes_to_view(s.boxes_b, crops[b], self.views[b]['size'], flips[b]),
+                s.ids_b))
 
         # Geometry first (a source view resizes its source before flip/colour).
         geometric = []
@@ -378,8 +349,9 @@ class ObjectViews(BaseTransform):
             pixels = mmcv.imflip(geometric[i]) if flips[i] else geometric[i]
             pixels = self._photometric(i, np.ascontiguousarray(pixels))
             if view['box_cutout'] is not None:
-                own = [p['boxes_a'] if p['views'][0] == i else p['boxes_b']
-                       for p in view_pairs if i in p['views']]
+                own = [boxes[0] if pair['views'][0] == i else boxes[2]
+                       for pair, boxes in zip(self.pairs, pair_boxes)
+                       if i in pair['views']]
                 if own:
                     pixels = self._cutout(pixels.copy(), np.concatenate(own),
                                           view['box_cutout'])
@@ -387,7 +359,8 @@ class ObjectViews(BaseTransform):
 
         results['img'] = out_views
         results['img_shape'] = [v.shape[:2] for v in out_views]
-        results['view_pairs'] = view_pairs
+        results['view_pairs'] = ViewPairs.from_slots(
+            [p['views'] for p in self.pairs], pair_boxes)
         results['view_params'] = [
             dict(crop=crop.astype(np.float32), flip=flip, img_shape=v.shape[:2])
             for crop, flip, v in zip(crops, flips, out_views)
@@ -398,5 +371,4 @@ class ObjectViews(BaseTransform):
         return (f'{self.__class__.__name__}(views={self.views}, '
                 f'pairs={self.pairs}, num_boxes={self.num_boxes}, '
                 f'max_tries={self.max_tries}, min_boxes={self.min_boxes}, '
-                f'min_visible_fraction={self.min_visible_fraction}, '
-                f'min_area={self.min_area}, backend={self.backend})')
+                f'sampler={self.sampler}, backend={self.backend})')

@@ -4,7 +4,7 @@ from typing import Dict, Sequence
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
-from mmengine.structures import BaseDataElement, InstanceData
+from mmengine.structures import BaseDataElement
 
 from objcon.registry import TRANSFORMS
 
@@ -16,13 +16,9 @@ class PackObjectViews(BaseTransform):
     Output ``inputs``: a list of CHW uint8 tensors, one per view, in the order of
     ``ObjectViews``' ``views`` (BGR kept; mean/std and channel order are the data
     preprocessor's job). Output ``data_samples``: a ``BaseDataElement`` whose
-    ``view_pairs`` is a list (``pairs`` order) of ``InstanceData`` with fields
-    ``boxes_a`` (K, 4) float32, ``boxes_b`` (K, 4) float32 and ``ids`` (K,) int64,
-    and metainfo ``views`` = (a, b). Metainfo of the sample: the ``meta_keys``
-    present in the results.
-
-    Note that ``BaseDataElement.to(device)`` does not move tensors held in a list:
-    the model moves ``view_pairs`` itself.
+    ``view_pairs`` is the image's :class:`~objcon.structures.ViewPairs` (moved to
+    the device with the sample by the data preprocessor). Metainfo of the sample:
+    the ``meta_keys`` present in the results.
 
     Required keys: ``img`` (list of HxWx3 uint8), ``view_pairs``.
 
@@ -56,17 +52,9 @@ class PackObjectViews(BaseTransform):
             inputs.append(torch.from_numpy(
                 np.ascontiguousarray(view.transpose(2, 0, 1))))
 
-        pairs = []
-        for pair in results['view_pairs']:
-            pairs.append(InstanceData(
-                metainfo=dict(views=tuple(int(v) for v in pair['views'])),
-                boxes_a=torch.as_tensor(pair['boxes_a'], dtype=torch.float32),
-                boxes_b=torch.as_tensor(pair['boxes_b'], dtype=torch.float32),
-                ids=torch.as_tensor(pair['ids'], dtype=torch.int64)))
-
         metainfo = {k: results[k] for k in self.meta_keys if k in results}
         data_sample = BaseDataElement(metainfo=metainfo)
-        data_sample.view_pairs = pairs
+        data_sample.view_pairs = results['view_pairs']
         return dict(inputs=inputs, data_samples=data_sample)
 
     def __repr__(self) -> str:

@@ -1,387 +1,155 @@
-from math import cos, pi
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
 import torch
-from mmengine.logging import MessageHub
-from mmengine.model import BaseModel
-from torch import Tensor, nn
+from torch import Tensor
 
-from objcon.models.utils import (ForeachCosineEMA, assign_scale_levels,
-                                 correspondence_mask, grouped_batch_norm,
-                                 pair_boxes_from_view,
-                                 supports_grouped_batch_norm)
-from objcon.registry import MODELS, PROPOSAL_SOURCES
+from objcon.registry import MODELS
+from ..utils import (SOCO_LEVEL_THRESHOLDS, assign_scale_levels,
+                     correspondence_mask)
+from .base import BaseObjectSelfSupervisor
 
-PairBoxes = Tuple[int, int, Tensor, Tensor, Tensor]
 POOL_LEVELS = ('all', 'assigned')
 
 
-def _field(pair, name: str):
-    return pair[name] if isinstance(pair, dict) else getattr(pair, name)
-
-
-def gather_view_pairs(data_samples: Sequence,
-                      device: Optional[torch.device] = None) -> List[PairBoxes]:
-    """Batch the ``view_pairs`` of each sample (see docs/boxes.md).
-
-    Args:
-        data_samples (Sequence): Samples whose ``view_pairs`` is a list of
-            ``InstanceData`` (from ``PackObjectViews``) or dicts.
-        device (torch.device, optional): Where the boxes go (tensors held in a
-            list are not moved by the data preprocessor).
-
-    Returns:
-        list[tuple]: Per pair ``(a, b, boxes_a (N, K, 4), boxes_b (N, K, 4),
-        ids (N, K))``.
-    """
-    if not data_samples:
-        raise ValueError('SoCo needs data samples carrying view_pairs')
-    per_sample = [ds.view_pairs for ds in data_samples]
-    num_pairs = len(per_sample[0])
-    if any(len(p) != num_pairs for p in per_sample):
-        raise ValueError('every sample must carry the same number of view pairs')
-    pairs = []
-    for i in range(num_pairs):
-        views = {tuple(int(v) for v in _field(p[i], 'views')) for p in per_sample}
-        if len(views) != 1:
-            raise ValueError(f'pair {i} joins different views across the batch: '
-                             f'{sorted(views)}')
-        a, b = views.pop()
-        stacked = [
-            torch.stack([torch.as_tensor(_field(p[i], key)) for p in per_sample])
-            .to(device) for key in ('boxes_a', 'boxes_b', 'ids')
-        ]
-        pairs.append((a, b, *stacked))
-    return pairs
-
-
 @MODELS.register_module()
-class SoCo(BaseModel):
-    """SoCo: selective object contrastive pretraining (Wei et al., NeurIPS 2021).
+class SoCo(BaseObjectSelfSupervisor):
+    """SoCo: selective object contrastive pretraining (Wei et al., NeurIPS 2021,
+    https://arxiv.org/abs/2106.02637).
 
-    Online branch: backbone -> neck -> every box pooled on every level ->
-    trunk -> projector -> predictor (in ``head``); target branch: an EMA copy of
-    backbone, neck, trunk and projector. For each pair of views (a, b) the loss
-    compares a's predictions with b's target projections of the same proposals,
-    and the reverse, on the level each box is assigned to in its own view (matches
-    may cross levels). Trunk, projector and predictor see each (view, pair,
-    level) chunk as a batch of its own: their BN statistics are per chunk, as in
-    the reference, which calls them once per chunk. objcon runs all chunks of a
-    branch in one call with per-chunk BN (:func:`grouped_batch_norm`, same
-    outputs, gradients and running stats), or, with SyncBN or
-    ``batched_embed=False``, once per chunk.
+    For each pair of views (a, b), every box slot of each view is pooled on every
+    feature level and embedded (online: trunk, projector, predictor; target:
+    trunk, projector); the loss compares a's predictions with b's target
+    projections of the same proposals, and the reverse, each box on the level
+    assigned to it in its own view (matches may cross levels). Trunk, projector
+    and predictor see each (view, pair, level) chunk as a batch of its own, as in
+    the reference, which calls them once per chunk.
 
-    ``pool_levels='assigned'`` is an opt-in deviation from the reference: each box
-    is pooled and embedded only on the level it is assigned to in its view, the
-    only slot the loss mask ever uses, so the trunk runs on 1/L of the slots.
-    The loss terms are the same; what changes is BN: the statistics of the
-    trunk/projector/predictor come from one chunk per (view, pair) holding every
-    box on its own level, instead of from every box on one level. With BN in eval
-    mode both modes give the same loss.
+    The same class is SoCo-FPN (FPN neck, 4 levels) and SoCo-C4 (no neck,
+    RoIAlign 14x14 on C4, res5 trunk, one level).
 
-    The same class is SoCo-FPN (neck=FPN, 4 levels) and SoCo-C4 (no neck, RoIAlign
-    14x14 on C4, res5 trunk, one level).
+    Differences from the reference, all opt-in: ``pool_levels='assigned'``
+    pools and embeds each box on its assigned level only, the only slot the loss
+    uses (1/L of the trunk work; BN statistics then come from one chunk per
+    (view, pair) holding every box on its own level); ``level_reference_size``
+    scales the level thresholds for views smaller than 224 px.
 
     Args:
         backbone (dict): Backbone config (mmdet's ResNet).
-        neck (dict, optional): Neck config (mmdet's FPN, P2..P5); None for C4.
-        roi_align (dict): :class:`MultiLevelRoIAlign` config.
-        trunk (dict): Object trunk config (:class:`SharedConvFCTrunk` or
-            :class:`ResLayerTrunk`).
-        projector (dict): Projector MLP config.
+        embedder (dict): :class:`ObjectEmbedder` config.
         head (dict): :class:`ObjectPredictHead` config (predictor + loss).
-        level_thresholds (Sequence[float], optional): Scale-aware level bounds
-            (:func:`assign_scale_levels`). Defaults to (48, 96, 192, 224).
-        base_momentum (float): tau at iteration 0 of the cosine EMA schedule
-            ``tau(k) = 1 - (1 - base) (cos(pi k / K) + 1) / 2``. Defaults to 0.99.
-        pool_levels (str): ``'all'`` (the reference): every box on every level;
-            ``'assigned'``: every box on its assigned level only (faster; BN
-            statistics differ, see above). Defaults to ``'all'``.
-        batched_embed (bool): Run the trunk/projector/predictor once per branch
-            over all chunks with per-chunk BN statistics (exact, faster). False
-            (or SyncBN anywhere in them): one call per chunk. Defaults to True.
-        proposal_source (dict, optional): An in-model proposal source
-            (``PROPOSAL_SOURCES``, a :class:`BaseBatchProposalSource` such as
-            :class:`~objcon.proposals.HeatMapProposals`) called on the target
-            network's last backbone level (C5) of view ``proposal_view``; its
-            boxes replace the pipeline's ``view_pairs`` boxes (docs/heatmap.md).
-            The samples must carry ``view_params``. Defaults to None (boxes from
-            the pipeline).
-        proposal_view (int): The view the source proposes on. Defaults to 0 (V1).
-        pair_boxes (dict, optional): How in-model boxes become each pair's slots:
-            keyword arguments of :func:`pair_boxes_from_view` (``num_boxes``,
-            ``min_visible_fraction``, ``min_area``, ``jitter``). Defaults to
-            ``dict(num_boxes=4)``.
-        data_preprocessor (dict, optional): Normalises each view.
-        init_cfg (dict, optional): Initialisation config.
+        neck (dict, optional): mmdet's FPN (P2..P5); None for C4.
+        level_thresholds (Sequence[float]): Scale-aware level bounds
+            (:func:`assign_scale_levels`), for views of side
+            ``level_reference_size``; unused with one level. Defaults to
+            SoCo's (48, 96, 192, 224).
+        level_reference_size (int, optional): The thresholds are scaled by the
+            largest view side / this (224 px views: unchanged). None: the
+            thresholds are view pixels as given. Defaults to 224.
+        pool_levels (str): ``'all'`` (the reference) or ``'assigned'``.
+            Defaults to ``'all'``.
+        **kwargs: :class:`BaseObjectSelfSupervisor` arguments (momentum,
+            proposal generator, data preprocessor, init).
     """
 
     def __init__(self,
                  backbone: dict,
-                 roi_align: dict,
-                 trunk: dict,
-                 projector: dict,
+                 embedder: dict,
                  head: dict,
                  neck: Optional[dict] = None,
-                 level_thresholds: Optional[Sequence[float]] = (48, 96, 192, 224),
-                 base_momentum: float = 0.99,
+                 level_thresholds: Sequence[float] = SOCO_LEVEL_THRESHOLDS,
+                 level_reference_size: Optional[int] = 224,
                  pool_levels: str = 'all',
-                 batched_embed: bool = True,
-                 proposal_source: Optional[dict] = None,
-                 proposal_view: int = 0,
-                 pair_boxes: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='mmpretrain.SelfSupDataPreprocessor')
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
-        self.neck = MODELS.build(neck) if neck is not None else None
-        self.roi_align = MODELS.build(roi_align)
-        self.trunk = MODELS.build(trunk)
-        self.projector = MODELS.build(projector)
-        self.head = MODELS.build(head)
-        self.level_thresholds = tuple(level_thresholds) if level_thresholds else None
-        if self.level_thresholds and \
-                len(self.level_thresholds) != self.roi_align.num_levels:
-            raise ValueError(
-                f'{len(self.level_thresholds)} level thresholds for '
-                f'{self.roi_align.num_levels} feature levels')
-        if not 0 <= base_momentum < 1:
-            raise ValueError(f'base_momentum must be in [0, 1), got {base_momentum}')
-        self.base_momentum = base_momentum
+                 **kwargs) -> None:
+        super().__init__(backbone=backbone, neck=neck, embedder=embedder,
+                         head=head, **kwargs)
         if pool_levels not in POOL_LEVELS:
             raise ValueError(f'pool_levels must be one of {POOL_LEVELS}, got '
                              f'{pool_levels!r}')
+        num_levels = self.embedder.num_levels
+        if num_levels > 1 and len(level_thresholds) != num_levels:
+            raise ValueError(f'{len(level_thresholds)} level thresholds for '
+                             f'{num_levels} feature levels')
+        self.level_thresholds = tuple(level_thresholds) if num_levels > 1 else None
+        self.level_reference_size = level_reference_size
         self.pool_levels = pool_levels
-        self.batched_embed = batched_embed
-        # mmpretrain's CosineEMA (here its foreach version) weighs the *new*
-        # value: m = 1 - tau.
-        self.target_net = ForeachCosineEMA(
-            self._online_modules(), momentum=1 - base_momentum, end_momentum=0.)
-        self.proposal_source = PROPOSAL_SOURCES.build(proposal_source) \
-            if proposal_source is not None else None
-        self.proposal_view = int(proposal_view)
-        self.pair_boxes = dict(num_boxes=4)
-        self.pair_boxes.update(pair_boxes or {})
 
-    def _online_modules(self) -> nn.ModuleDict:
-        mods = dict(backbone=self.backbone, trunk=self.trunk,
-                    projector=self.projector)
-        if self.neck is not None:
-            mods['neck'] = self.neck
-        return nn.ModuleDict(mods)
+    def scaled_thresholds(self, inputs: Sequence[Tensor]
+                          ) -> Optional[Tuple[float, ...]]:
+        """The level thresholds for views of these sizes (rounded)."""
+        if self.level_thresholds is None or not self.level_reference_size:
+            return self.level_thresholds
+        side = max(max(x.shape[-2:]) for x in inputs)
+        return tuple(round(t * side / self.level_reference_size)
+                     for t in self.level_thresholds)
 
-    @property
-    def num_levels(self) -> int:
-        return self.roi_align.num_levels
-
-    def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
-        """Backbone (+ neck) features of a batch of images."""
-        return self._features(self._online_modules(), inputs)
-
-    @staticmethod
-    def _features(modules: nn.ModuleDict, inputs: Tensor) -> Tuple[Tensor, ...]:
-        x = modules['backbone'](inputs)
-        if 'neck' in modules:
-            x = modules['neck'](x)
-        return tuple(x)
-
-    def _embed_pairs(self, modules: nn.ModuleDict,
-                     feats: Dict[int, Sequence[Tensor]], pairs: List[PairBoxes],
-                     levels: List[Tuple[Tensor, Tensor]],
-                     predict: bool) -> List[Tuple[Tensor, Tensor]]:
-        """Slot embeddings of both views of every pair, for one branch.
-
-        Args:
-            modules (nn.ModuleDict): The branch (online or target).
-            feats (dict[int, Sequence[Tensor]]): Per view, its feature levels.
-            pairs (list[tuple]): From :func:`gather_view_pairs`.
-            levels (list[tuple[Tensor, Tensor]]): Per pair, the (N, K) levels of
-                view a's and view b's boxes.
-            predict (bool): Apply the predictor (online branch).
-
-        Returns:
-            list[tuple[Tensor, Tensor]]: Per pair, view a's and view b's slot
-            embeddings: (N, L*K, D) level-major (slot ``l * K + i`` is box i on
-            level l) for ``pool_levels='all'``, (N, K, D) for ``'assigned'``.
-        """
+    def _embed(self, branch, feats: Dict[int, Tuple[Tensor, ...]], sides: List,
+               predict: bool) -> List[Tensor]:
+        """Per side (view of a pair), its (N, L*K, D) slot embeddings, slot
+        ``l * K + i`` = box i on level l (one level per box if assigned)."""
         assigned = self.pool_levels == 'assigned'
-        sides = [(v, boxes, lv)
-                 for (a, b, boxes_a, boxes_b, _), (lv_a, lv_b) in zip(pairs, levels)
-                 for v, boxes, lv in ((a, boxes_a, lv_a), (b, boxes_b, lv_b))]
-        # chunks in the reference's call order: pair, view a then b, level
-        chunks = []
-        for v, boxes, lv in sides:
-            n, k = boxes.shape[:2]
-            index = torch.arange(n, device=boxes.device, dtype=boxes.dtype)
-            rois = torch.cat([index.repeat_interleave(k)[:, None],
-                              boxes.reshape(-1, 4)], 1)
-            if assigned:
-                chunks.append(self.roi_align(feats[v], rois, lv.reshape(-1)))
-            else:
-                chunks.extend(self.roi_align(feats[v], rois))
-        out = self._embed_chunks(modules, chunks, predict)
-        per_side = len(chunks) // len(sides)
-        embedded = [
-            torch.cat([z.view(*boxes.shape[:2], -1)
-                       for z in out[i * per_side:(i + 1) * per_side]], 1)
-            for i, (_, boxes, _) in enumerate(sides)
-        ]
-        return list(zip(embedded[0::2], embedded[1::2]))
+        chunks = []  # the reference's call order: pair, view a then b, level
+        for view, boxes, levels in sides:
+            chunks += branch['embedder'].pool(feats[view], boxes,
+                                              levels if assigned else None)
+        z = branch['embedder'].embed(chunks)
+        if predict:
+            z = self.head.predict(z, len(chunks))
+        n, k = sides[0][1].shape[:2]
+        per_side = z.view(len(sides), -1, n, k, z.shape[-1])  # (S, L, N, K, D)
+        return list(per_side.transpose(1, 2).flatten(2, 3).unbind(0))
 
-    def _embed_chunks(self, modules: nn.ModuleDict, chunks: List[Tensor],
-                      predict: bool) -> List[Tensor]:
-        """Trunk -> projector (-> predictor) of each chunk, BN stats per chunk.
-
-        Args:
-            modules (nn.ModuleDict): The branch (online or target).
-            chunks (list[Tensor]): Pooled (R_i, C, S, S) features.
-            predict (bool): Apply the predictor.
-
-        Returns:
-            list[Tensor]: Per chunk, (R_i, D) embeddings.
-        """
-        nets = nn.ModuleList([modules['trunk'], modules['projector']] +
-                             ([self.head.predictor] if predict else []))
-
-        def run(x: Tensor) -> Tensor:
-            z = modules['projector']((modules['trunk'](x), ))[0]
-            return self.head.predict(z) if predict else z
-
-        same_size = len({c.shape[0] for c in chunks}) == 1
-        # checked per call: the Runner may have converted BN to SyncBN
-        if (self.batched_embed and len(chunks) > 1 and same_size
-                and supports_grouped_batch_norm(nets)):
-            with grouped_batch_norm(nets, len(chunks)):
-                return list(run(torch.cat(chunks)).chunk(len(chunks)))
-        return [run(c) for c in chunks]
-
-    def _slot_mask(self, ids: Tensor, levels_a: Tensor,
-                   levels_b: Tensor) -> Tensor:
-        """Correspondence of view a's slots with view b's (see ``_embed_pairs``)."""
-        if self.pool_levels == 'assigned':
-            # one slot per box, on its own level: slots match iff same proposal
-            one = torch.zeros_like(levels_a)
-            return correspondence_mask(ids, ids, one, one, 1)
-        return correspondence_mask(ids, ids, levels_a, levels_b, self.num_levels)
-
-    def _target_features(self, target: nn.ModuleDict, inputs: List[Tensor],
-                         used: Sequence[int]) -> Tuple[dict, Optional[Tensor]]:
-        """Target features of the used views, and the target C5 of
-        ``proposal_view`` when a proposal source needs it (no extra forward)."""
-        if self.proposal_source is None:
-            return {v: self._features(target, inputs[v]) for v in used}, None
-        feats, c5 = {}, None
-        for v in sorted(set(used) | {self.proposal_view}):
-            x = target['backbone'](inputs[v])
-            if v == self.proposal_view:
-                c5 = x[-1]
-            if v in used:
-                feats[v] = tuple(target['neck'](x)) if 'neck' in target \
-                    else tuple(x)
-        return feats, c5
-
-    def proposal_pairs(self, c5: Tensor, inputs: List[Tensor],
-                       data_samples: Sequence,
-                       pairs: List[PairBoxes]) -> List[PairBoxes]:
-        """Replace the pipeline's boxes by the proposal source's.
-
-        Args:
-            c5 (Tensor): Target C5 of ``proposal_view`` (N, C, h, w).
-            inputs (list[Tensor]): The views' batches.
-            data_samples (Sequence): Samples with ``view_params`` metainfo.
-            pairs (list[tuple]): :func:`gather_view_pairs`' output (only the view
-                indices are kept).
-
-        Returns:
-            list[tuple]: Same form, boxes from the source (docs/heatmap.md).
-        """
-        view = inputs[self.proposal_view]
-        shapes = [tuple(view.shape[-2:])] * view.shape[0]
-        with torch.no_grad():
-            found = self.proposal_source(c5, shapes)
-        views = [(a, b) for a, b, *_ in pairs]
-        per_sample = [
-            pair_boxes_from_view(boxes.cpu().numpy(), self.proposal_view,
-                                 ds.metainfo['view_params'], views,
-                                 **self.pair_boxes)
-            for boxes, ds in zip(found, data_samples)
-        ]
-        device = view.device
-        out = []
-        for i, (a, b) in enumerate(views):
-            stacked = [torch.from_numpy(np.stack([s[i][j] for s in per_sample]))
-                       .to(device) for j in range(3)]
-            out.append((a, b, *stacked))
-        return out
-
-    def current_momentum(self) -> float:
-        """tau of the latest EMA update (k = updates so far - 1)."""
-        k = max(int(self.target_net.steps) - 1, 0)
-        max_iters = MessageHub.get_current_instance().get_info('max_iters')
-        if not max_iters:
-            return self.base_momentum
-        return 1 - (1 - self.base_momentum) * (cos(pi * k / max_iters) + 1) / 2
-
-    def loss(self, inputs: List[Tensor], data_samples: Sequence) -> Dict[str, Tensor]:
-        """SoCo's loss over every configured pair of views.
+    def loss(self, inputs: List[Tensor], data_samples: Sequence
+             ) -> Dict[str, Tensor]:
+        """SoCo's loss over every pair of views.
 
         Args:
             inputs (list[Tensor]): One normalised (N, 3, H, W) batch per view.
             data_samples (Sequence): Samples carrying ``view_pairs``.
 
         Returns:
-            dict[str, Tensor]: ``loss_pair{i}`` per pair, plus ``momentum`` and
-            ``matched_pairs`` (matched slot pairs in the batch) for the log.
+            dict[str, Tensor]: ``loss_pair{i}`` per pair, and for the log
+            ``momentum``, ``matched_pairs`` (matched slot pairs in the batch) and
+            the proposal generator's scalars.
         """
-        pairs = gather_view_pairs(data_samples, inputs[0].device)
-        online = self._online_modules()
-        # EMA before the target forward of this iteration, as the reference.
-        self.target_net.update_parameters(online)
-        target = self.target_net.module
-
-        used = sorted({v for a, b, *_ in pairs for v in (a, b)})
-        feats = {v: self._features(online, inputs[v]) for v in used}
+        pairs = self.view_pairs(data_samples)
+        self.update_target()  # before the target forward, as the reference
+        online, target = self.online_modules(), self.target
+        feats = {v: self.features(online, inputs[v])[0] for v in pairs.used_views}
         with torch.no_grad():
-            target_feats, c5 = self._target_features(target, inputs, used)
-        if self.proposal_source is not None:  # boxes from the target's own C5
-            pairs = self.proposal_pairs(c5, inputs, data_samples, pairs)
-
-        levels, masks = [], []
-        for a, b, boxes_a, boxes_b, ids in pairs:
-            levels_a = assign_scale_levels(boxes_a, self.level_thresholds)
-            levels_b = assign_scale_levels(boxes_b, self.level_thresholds)
-            levels.append((levels_a, levels_b))
-            masks.append(self._slot_mask(ids, levels_a, levels_b))
-        preds = self._embed_pairs(online, feats, pairs, levels, predict=True)
+            views = set(pairs.used_views)
+            if self.proposal_generator is not None:
+                views.add(self.proposal_view)
+            target_out = {v: self.features(target, inputs[v]) for v in views}
+            if self.proposal_generator is not None:  # the target's own boxes
+                view = inputs[self.proposal_view]
+                boxes = self.propose(target_out[self.proposal_view][1],
+                                     [tuple(view.shape[-2:])] * len(view))
+                pairs = self.view_pairs_from_proposals(boxes, data_samples, pairs)
+        thresholds = self.scaled_thresholds(inputs)
+        sides, masks = [], []
+        for p in pairs.pairs():
+            levels_a = assign_scale_levels(p.boxes_a, thresholds)
+            levels_b = assign_scale_levels(p.boxes_b, thresholds)
+            sides += [(p.a, p.boxes_a, levels_a), (p.b, p.boxes_b, levels_b)]
+            if self.pool_levels == 'assigned':  # one slot per box
+                levels_a, levels_b = levels_a * 0, levels_b * 0
+            num_levels = 1 if self.pool_levels == 'assigned' else \
+                self.embedder.num_levels
+            masks.append(correspondence_mask(p.ids_a, p.ids_b, levels_a, levels_b,
+                                             num_levels))
+        preds = self._embed(online, feats, sides, predict=True)
         with torch.no_grad():
-            projs = self._embed_pairs(target, target_feats, pairs, levels,
-                                      predict=False)
-
-        losses, matched = {}, 0.
+            projs = self._embed(target, {v: f for v, (f, _) in target_out.items()},
+                                sides, predict=False)
+        losses = {}
         for i, mask in enumerate(masks):
-            (pred_a, pred_b), (proj_a, proj_b) = preds[i], projs[i]
+            pred_a, pred_b = preds[2 * i:2 * i + 2]
+            proj_a, proj_b = projs[2 * i:2 * i + 2]
             losses[f'loss_pair{i}'] = (
                 self.head.loss(pred_a, proj_b, mask) +
                 self.head.loss(pred_b, proj_a, mask.transpose(1, 2)))
-            matched += float(mask.sum())
-        ref = next(iter(losses.values()))
-        losses['momentum'] = ref.new_tensor(self.current_momentum())
-        losses['matched_pairs'] = ref.new_tensor(matched)
-        if self.proposal_source is not None and \
-                hasattr(self.proposal_source, 'in_warmup'):
-            losses['proposal_warmup'] = ref.new_tensor(
-                float(self.proposal_source.in_warmup()))
-        return losses
-
-    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'tensor':
-            if isinstance(inputs, (list, tuple)):
-                inputs = inputs[0]
-            return self.extract_feat(inputs)
-        raise RuntimeError(f'SoCo is a pretraining algorithm: mode {mode!r} is not '
-                           "supported (use 'loss' or 'tensor')")
+        scalars = dict(momentum=self.current_momentum(),
+                       matched_pairs=float(sum(m.sum() for m in masks)))
+        if self.proposal_generator is not None:
+            scalars.update(self.proposal_generator.log_vars())
+        return self.with_scalars(losses, **scalars)

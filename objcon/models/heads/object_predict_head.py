@@ -1,8 +1,10 @@
-from torch import Tensor
+from typing import Sequence
 
 from mmengine.model import BaseModule
+from torch import Tensor
 
 from objcon.registry import MODELS
+from ..utils import forward_per_chunk
 
 
 @MODELS.register_module()
@@ -16,17 +18,33 @@ class ObjectPredictHead(BaseModule):
         predictor (dict): Config of the predictor MLP (e.g. mmpretrain's
             NonLinearNeck 256-4096-256).
         loss (dict): Config of the loss. Defaults to CorrespondenceCosineLoss.
+        batched (bool): Run all chunks of :meth:`predict` in one call with
+            per-chunk BN statistics (exact, faster). Defaults to True.
     """
 
     def __init__(self, predictor: dict,
-                 loss: dict = dict(type='CorrespondenceCosineLoss')) -> None:
+                 loss: dict = dict(type='CorrespondenceCosineLoss'),
+                 batched: bool = True) -> None:
         super().__init__()
         self.predictor = MODELS.build(predictor)
         self.loss_module = MODELS.build(loss)
+        self.batched = batched
 
-    def predict(self, x: Tensor) -> Tensor:
-        """(R, D) projections -> (R, D) predictions."""
-        return self.predictor((x, ))[0]
+    def predict(self, x: Tensor, num_chunks: int = 1) -> Tensor:
+        """(R, D) projections -> (R, D) predictions.
+
+        Args:
+            x (Tensor): Projections of ``num_chunks`` equal chunks, chunk after
+                chunk; each chunk gets its own BN statistics.
+            num_chunks (int): Defaults to 1.
+
+        Returns:
+            Tensor: (R, D) predictions.
+        """
+        chunks: Sequence[Tensor] = x.chunk(num_chunks) if num_chunks > 1 else [x]
+        return forward_per_chunk(self.predictor,
+                                 lambda z: self.predictor((z, ))[0], chunks,
+                                 self.batched)
 
     def loss(self, pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
         """See :class:`CorrespondenceCosineLoss`."""

@@ -25,8 +25,13 @@ class SharedConvFCTrunk(BaseModule):
         fc_out_channels (int): Defaults to 1024.
         norm_cfg (dict, optional): Norm after each conv (SoCo: BN, conv bias off).
             Defaults to ``dict(type='BN')``.
-        init_cfg (dict, optional): Defaults to Xavier on the fcs, as mmdet.
+        init_cfg (dict, optional): Defaults to Xavier on the fcs, as mmdet
+            (SoCo's reference keeps PyTorch's default Linear init: None).
     """
+    #: (own prefix, detector prefix) of each transfer part.
+    transfer_prefixes = dict(head=[
+        ('shared_convs.', 'roi_head.bbox_head.shared_convs.'),
+        ('shared_fcs.', 'roi_head.bbox_head.shared_fcs.')])
 
     def __init__(self,
                  in_channels: int = 256,

@@ -15,6 +15,8 @@ class ResLayerTrunk(BaseModule):
     Args:
         res_layer (dict): Config of mmdet's ResLayer. Defaults to res5 of R50.
     """
+    #: res5 belongs to the backbone part of a C4 detector (its shared head).
+    transfer_prefixes = dict(backbone=[('shared_head.', 'roi_head.shared_head.')])
 
     def __init__(self, res_layer: dict = dict(
             type='mmdet.ResLayer', depth=50, stage=3, stride=2,

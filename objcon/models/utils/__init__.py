@@ -1,9 +1,11 @@
-from .foreach_cosine_ema import ForeachCosineEMA
-from .grouped_batch_norm import grouped_batch_norm, supports_grouped_batch_norm
-from .object_levels import assign_scale_levels, correspondence_mask
-from .view_boxes import pair_boxes_from_view
+from .foreach_cosine_ema import ForeachCosineEMA, cosine_momentum
+from .grouped_batch_norm import (forward_per_chunk, grouped_batch_norm,
+                                 supports_grouped_batch_norm)
+from .object_levels import (SOCO_LEVEL_THRESHOLDS, assign_scale_levels,
+                            correspondence_mask)
 
 __all__ = [
-    'ForeachCosineEMA', 'assign_scale_levels', 'correspondence_mask',
-    'grouped_batch_norm', 'pair_boxes_from_view', 'supports_grouped_batch_norm'
+    'ForeachCosineEMA', 'cosine_momentum', 'SOCO_LEVEL_THRESHOLDS',
+    'assign_scale_levels', 'correspondence_mask', 'forward_per_chunk',
+    'grouped_batch_norm', 'supports_grouped_batch_norm'
 ]

@@ -7,6 +7,29 @@ from mmpretrain.models.utils import CosineEMA
 from torch import nn
 
 
+def cosine_momentum(base: float, end: float, step: int, total: int) -> float:
+    """The EMA weight of the new value at ``step`` of ``total``, cosine from
+    ``base`` to ``end`` (mmpretrain's ``CosineEMA`` schedule).
+
+    SoCo and BYOL write it as the weight of the *old* value,
+    ``tau(k) = 1 - (1 - tau_0) (cos(pi k / K) + 1) / 2``; here
+    ``tau(k) = 1 - cosine_momentum(1 - tau_0, 0, k, K)``.
+
+    Args:
+        base (float): Weight at step 0.
+        end (float): Weight at step ``total``.
+        step (int): Current step k.
+        total (int): K; falsy means no schedule (``base`` always).
+
+    Returns:
+        float: The weight of the new value.
+    """
+    if not total:
+        return base
+    annealing = (cos(pi * step / float(total)) + 1) / 2
+    return end - (end - base) * annealing
+
+
 class ForeachCosineEMA(CosineEMA):
     """:class:`mmpretrain.models.utils.CosineEMA`, updated with ``torch._foreach``.
 
@@ -16,11 +39,11 @@ class ForeachCosineEMA(CosineEMA):
     parameter, which matters on a CPU with a few hundred tensors.
     """
 
-    def _momentum(self) -> float:
+    def momentum_at(self, step: int) -> float:
+        """Weight of the new value at ``step`` (``max_iters`` from the
+        MessageHub, set by the Runner; without it, the initial weight)."""
         max_iters = MessageHub.get_current_instance().get_info('max_iters')
-        annealing = (cos(pi * self.steps / float(max_iters)) + 1) / 2
-        return self.end_momentum - (self.end_momentum -
-                                    self.momentum) * annealing
+        return cosine_momentum(self.momentum, self.end_momentum, step, max_iters)
 
     @torch.no_grad()
     def update_parameters(self, model: nn.Module) -> None:
@@ -38,7 +61,7 @@ class ForeachCosineEMA(CosineEMA):
         elif self.steps % self.interval == 0:
             floats = [(a, s) for a, s in avg if a.dtype.is_floating_point]
             if floats:
-                m = self._momentum()
+                m = self.momentum_at(self.steps)
                 averaged = [a for a, _ in floats]
                 torch._foreach_mul_(averaged, 1 - m)
                 torch._foreach_add_(averaged, [s for _, s in floats], alpha=m)

@@ -11,7 +11,7 @@ Layers without batch statistics (conv, linear, ReLU, GN, LN) act per sample and
 need nothing.
 """
 from contextlib import contextmanager
-from typing import Iterator, List
+from typing import Callable, Iterator, List, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -146,3 +146,30 @@ def grouped_batch_norm(module: nn.Module, groups: int) -> Iterator[None]:
     finally:
         for bn in patched:
             del bn.forward
+
+
+def forward_per_chunk(module: nn.Module, fn: Callable[[Tensor], Tensor],
+                      chunks: Sequence[Tensor], batched: bool = True) -> Tensor:
+    """``cat([fn(c) for c in chunks])``: BN statistics of each chunk its own.
+
+    With ``batched`` and chunks of one size, the chunks go through ``fn`` in one
+    call under :func:`grouped_batch_norm` (same outputs, gradients and running
+    statistics, fewer calls); otherwise (or with SyncBN, which cannot be grouped)
+    one call per chunk.
+
+    Args:
+        module (nn.Module): Holds every BN layer ``fn`` runs.
+        fn (Callable): The computation, on a (R, ...) batch.
+        chunks (Sequence[Tensor]): The batches that each have their own BN
+            statistics.
+        batched (bool): Allow the one-call form. Defaults to True.
+
+    Returns:
+        Tensor: The outputs of the chunks, concatenated in order.
+    """
+    # checked per call: the Runner may have converted BN to SyncBN
+    if (batched and len(chunks) > 1 and len({c.shape[0] for c in chunks}) == 1
+            and supports_grouped_batch_norm(module)):
+        with grouped_batch_norm(module, len(chunks)):
+            return fn(torch.cat(list(chunks)))
+    return torch.cat([fn(c) for c in chunks])

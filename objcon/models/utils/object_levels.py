@@ -4,6 +4,9 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor
 
+# SoCo's upper bounds of P2, P3, P4 (and P5) for boxes in 224-px views.
+SOCO_LEVEL_THRESHOLDS = (48, 96, 192, 224)
+
 
 def assign_scale_levels(boxes: Tensor,
                         thresholds: Optional[Sequence[float]]) -> Tensor:
@@ -12,7 +15,7 @@ def assign_scale_levels(boxes: Tensor,
     ``s = sqrt(w * h)`` in the view's pixels; the level is the first ``l`` with
     ``thresholds[l] >= s``, and the last level for larger boxes. SoCo-FPN uses
     thresholds (48, 96, 192, 224) over P2..P5 (a box of side 224 or more goes to
-    P5 either way). This differs from mmdet's ``SingleRoIExtractor`` rule
+    P5 either way): :data:`SOCO_LEVEL_THRESHOLDS`. This differs from mmdet's ``SingleRoIExtractor`` rule
     (``finest_scale=56``).
 
     Args:

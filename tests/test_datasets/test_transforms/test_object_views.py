@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from objcon.datasets.transforms import ObjectViews
-from objcon.datasets.transforms.view_geometry import (box_area, boxes_from_view,
-                                                      intersect)
+from objcon.structures import ViewPairs, box_area, boxes_from_view, intersect
 
 CROP = dict(scale=(0.5, 1.), ratio=(3. / 4., 4. / 3.))
 JITTER = dict(prob=0.5, shift=0.1, scale=0.1)
@@ -26,7 +25,19 @@ def soco_views(flip=0.5, jitter=JITTER, cutout=None, star=False, **kwargs):
         views.append(dict(size=112, source=1, flip_prob=flip))
         pairs.append(dict(views=(0, 3), boxes_from=0))
     kwargs.setdefault('backend', 'cv2')  # faster; geometry is what is tested
+    # slot i is one object in both views: the slot-wise checks below need it
+    kwargs.setdefault('padding', 'joint')
     return ObjectViews(views=views, pairs=pairs, **kwargs)
+
+
+def pairs_of(res):
+    """The ViewPairs of a result as one dict of numpy arrays per pair."""
+    vp = res['view_pairs']
+    assert isinstance(vp, ViewPairs)
+    return [dict(views=vp.views[i], boxes_a=vp.boxes_a[i].numpy(),
+                 ids_a=vp.ids_a[i].numpy(), boxes_b=vp.boxes_b[i].numpy(),
+                 ids_b=vp.ids_b[i].numpy(), ids=vp.ids_b[i].numpy())
+            for i in range(len(vp))]
 
 
 def random_case(rng):
@@ -82,10 +93,11 @@ def back(res, v, boxes):
     return boxes_from_view(boxes, p['crop'].astype(np.float64), (w, h), p['flip'])
 
 
-@pytest.mark.parametrize('star', [False, True])
-def test_properties_over_random_seeds(star):
+@pytest.mark.parametrize('star,padding', [(False, 'per_view'), (True, 'per_view'),
+                                          (False, 'joint')])
+def test_properties_over_random_seeds(star, padding):
     rng = np.random.default_rng(0)
-    t = soco_views(star=star)
+    t = soco_views(star=star, padding=padding)
     for seed in range(150):
         img, props = random_case(rng)
         hw = img.shape[:2]
@@ -94,10 +106,8 @@ def test_properties_over_random_seeds(star):
         assert [v.shape for v in res['img']] == [(s, s, 3) for s in sizes]
         assert 'proposals' not in res
         ok_ids = valid_ids(props, hw)
-        for pair in res['view_pairs']:
+        for pair in pairs_of(res):
             a, b = pair['views']
-            ids = pair['ids']
-            assert ids.dtype == np.int64 and ids.shape == (4,)
             for side, v in (('boxes_a', a), ('boxes_b', b)):
                 boxes = pair[side]
                 assert boxes.dtype == np.float32 and boxes.shape == (4, 4)
@@ -107,21 +117,31 @@ def test_properties_over_random_seeds(star):
                 assert (boxes[:, 2] <= s).all() and (boxes[:, 3] <= s).all()
                 assert (boxes[:, 0] < boxes[:, 2]).all()
                 assert (boxes[:, 1] < boxes[:, 3]).all()
+            ids_a, ids_b = pair['ids_a'], pair['ids_b']
+            assert ids_a.dtype == ids_b.dtype == np.int64
+            assert ids_a.shape == ids_b.shape == (4,)
+            # Both views hold the same chosen proposals; joint padding repeats
+            # the same slots in both.
+            assert set(ids_a.tolist()) == set(ids_b.tolist())
+            if padding == 'joint':
+                np.testing.assert_array_equal(ids_a, ids_b)
             # Ids come from valid proposals, or all are the whole-image -1.
-            assert set(ids.tolist()) <= ok_ids | {-1}
+            assert set(ids_b.tolist()) <= ok_ids | {-1}
             if not ok_ids:
-                assert (ids == -1).all()
+                assert (ids_b == -1).all()
             crop_a = res['view_params'][a]['crop'].astype(np.float64)
             crop_b = res['view_params'][b]['crop'].astype(np.float64)
             back_a = back(res, a, pair['boxes_a'])
             back_b = back(res, b, pair['boxes_b'])
-            for i, box_id in enumerate(ids):
+            for i, box_id in enumerate(ids_b):
                 prop = origin(res, props, box_id, hw)[None]
                 # View b is never jittered: it is the proposal clipped to its crop.
                 np.testing.assert_allclose(back_b[i], intersect(prop, crop_b)[0],
                                            atol=ATOL)
-                # Both views see the same object: the jittered anchor box stays
-                # within the jitter range of the proposal.
+            for i, box_id in enumerate(ids_a):
+                prop = origin(res, props, box_id, hw)[None]
+                # The jittered anchor box stays within the jitter range of the
+                # proposal.
                 pw, ph = prop[0, 2] - prop[0, 0], prop[0, 3] - prop[0, 1]
                 slack = 0.21 * np.array([pw, ph, pw, ph]) + ATOL
                 lo = prop[0] - slack
@@ -130,17 +150,34 @@ def test_properties_over_random_seeds(star):
                 clipped_hi = np.clip(hi, crop_a[[0, 1, 0, 1]], crop_a[[2, 3, 2, 3]])
                 assert (back_a[i] >= clipped_lo - ATOL).all()
                 assert (back_a[i] <= clipped_hi + ATOL).all()
-            # Padding repeats whole slots (same id -> same boxes in both views).
-            for box_id in set(ids.tolist()):
-                same = np.nonzero(ids == box_id)[0]
-                for j in same[1:]:
-                    np.testing.assert_array_equal(pair['boxes_a'][j],
-                                                  pair['boxes_a'][same[0]])
-                    np.testing.assert_array_equal(pair['boxes_b'][j],
-                                                  pair['boxes_b'][same[0]])
-            # Unique ids first, padding after: K rule (all if fewer than K).
-            n_unique = len(set(ids.tolist()))
-            assert len(set(ids[:n_unique].tolist())) == n_unique
+            for side, ids in (('boxes_a', ids_a), ('boxes_b', ids_b)):
+                # Padding repeats whole slots (same id -> same box).
+                for box_id in set(ids.tolist()):
+                    same = np.nonzero(ids == box_id)[0]
+                    for j in same[1:]:
+                        np.testing.assert_array_equal(pair[side][j],
+                                                      pair[side][same[0]])
+                # Unique ids first, padding after: K rule (all if fewer than K).
+                n_unique = len(set(ids.tolist()))
+                assert len(set(ids[:n_unique].tolist())) == n_unique
+
+
+def test_per_view_padding_draws_each_view_on_its_own():
+    # One visible proposal of two: the 3 padded slots of each view repeat it;
+    # with two chosen proposals, per-view padding must sometimes repeat
+    # different ones in the two views, joint padding never.
+    img = np.zeros((100, 100, 3), np.uint8)
+    props = np.array([[0, 0, 40, 40], [50, 50, 90, 90]], np.float32)
+    differ = {'per_view': 0, 'joint': 0}
+    for padding in differ:
+        for seed in range(20):
+            t = soco_views(jitter=None, padding=padding)
+            _scripted(t, [(ALL, ALL)])
+            for pair in pairs_of(run(t, img, props, seed)):
+                assert sorted(set(pair['ids_a'].tolist())) == [0, 1]
+                assert sorted(set(pair['ids_b'].tolist())) == [0, 1]
+                differ[padding] += not np.array_equal(pair['ids_a'], pair['ids_b'])
+    assert differ['joint'] == 0 and differ['per_view'] > 0, differ
 
 
 def test_no_jitter_both_views_map_back_to_the_same_region():
@@ -150,7 +187,7 @@ def test_no_jitter_both_views_map_back_to_the_same_region():
         img, props = random_case(rng)
         hw = img.shape[:2]
         res = run(t, img, props, seed)
-        for pair in res['view_pairs']:
+        for pair in pairs_of(res):
             a, b = pair['views']
             crop_a = res['view_params'][a]['crop'].astype(np.float64)
             crop_b = res['view_params'][b]['crop'].astype(np.float64)
@@ -180,7 +217,7 @@ def test_jitter_moves_only_the_anchor_and_pairs_independently():
                     props, seed)
         res_0 = run(soco_views(jitter=dict(prob=0.0, shift=0.1, scale=0.1)), img,
                     props, seed)
-        for k, (pj, p0) in enumerate(zip(res_j['view_pairs'], res_0['view_pairs'])):
+        for k, (pj, p0) in enumerate(zip(pairs_of(res_j), pairs_of(res_0))):
             a, b = pj['views']
             crop_b = res_j['view_params'][b]['crop'].astype(np.float64)
             # View b: always the proposal clipped to the crop, jitter or not.
@@ -196,7 +233,7 @@ def test_jitter_moves_only_the_anchor_and_pairs_independently():
             moved[k] |= not np.allclose(back(res_j, a, pj['boxes_a']), unjittered,
                                         atol=0.05)
         # V1's boxes of the same proposal differ between pairs 1-2 and 1-3.
-        p12, p13 = res_j['view_pairs']
+        p12, p13 = pairs_of(res_j)
         for i, box_id in enumerate(p12['ids']):
             for j in np.nonzero(p13['ids'] == box_id)[0]:
                 differ |= not np.allclose(p12['boxes_a'][i], p13['boxes_a'][j])
@@ -213,8 +250,9 @@ def test_flip_mirrors_boxes_and_pixels():
         assert all(p['flip'] for p in r1['view_params'])
         for v0, v1 in zip(r0['img'], r1['img']):
             np.testing.assert_array_equal(v1, v0[:, ::-1])
-        for p0, p1 in zip(r0['view_pairs'], r1['view_pairs']):
-            np.testing.assert_array_equal(p0['ids'], p1['ids'])
+        for p0, p1 in zip(pairs_of(r0), pairs_of(r1)):
+            np.testing.assert_array_equal(p0['ids_a'], p1['ids_a'])
+            np.testing.assert_array_equal(p0['ids_b'], p1['ids_b'])
             for side, v in (('boxes_a', p0['views'][0]), ('boxes_b', p0['views'][1])):
                 width = r0['img'][v].shape[1]
                 mirrored = p0[side].copy()
@@ -228,7 +266,7 @@ def test_no_proposals_uses_the_whole_image_box():
     for props in (None, np.zeros((0, 4), np.float32),
                   np.array([[3, 3, 3, 9]], np.float32)):  # only an invalid box
         res = run(t, img, props, 0)
-        for pair in res['view_pairs']:
+        for pair in pairs_of(res):
             assert (pair['ids'] == -1).all()
             s_a = res['img'][pair['views'][0]].shape[0]
             s_b = res['img'][pair['views'][1]].shape[0]
@@ -271,12 +309,12 @@ def test_retry_and_fallback_rules(sequence, draws, unique):
     calls = _scripted(t, sequence)
     res = run(t, img, CORNERS, 0)
     assert len(calls) == draws
-    ids12, ids13 = (p['ids'] for p in res['view_pairs'])
+    ids12, ids13 = (p['ids'] for p in pairs_of(res))
     assert len(set(ids12.tolist())) == unique[0]
     assert len(set(ids13.tolist())) == unique[1]
     if sequence[-1][0] == NONE and draws == 5 and len(sequence) > 5:
         assert (ids12 == -1).all()
-        np.testing.assert_allclose(res['view_pairs'][0]['boxes_b'],
+        np.testing.assert_allclose(pairs_of(res)[0]['boxes_b'],
                                    [[0, 0, 224, 224]] * 4)
 
 
@@ -288,13 +326,13 @@ def test_k_boxes_chosen_at_random_without_replacement():
         t = soco_views(jitter=None, num_boxes=4)
         _scripted(t, [(ALL, ALL)])
         res = run(t, img, props, seed)
-        for pair in res['view_pairs']:
+        for pair in pairs_of(res):
             assert len(set(pair['ids'].tolist())) == 4  # K distinct, no padding
             seen |= set(pair['ids'].tolist())
     assert seen == set(range(10))
     t = soco_views(jitter=None, num_boxes=6)
     _scripted(t, [(ALL, ALL)])
-    assert all(len(p['ids']) == 6 for p in run(t, img, props, 0)['view_pairs'])
+    assert all(len(p['ids']) == 6 for p in pairs_of(run(t, img, props, 0)))
 
 
 def test_ccop_visibility_and_area_filters():
@@ -314,7 +352,7 @@ def test_ccop_visibility_and_area_filters():
     t._draw_crops = draw
     for seed in range(10):
         res = run(t, img, props, seed)
-        assert set(res['view_pairs'][0]['ids'].tolist()) == {0, 3}
+        assert set(pairs_of(res)[0]['ids'].tolist()) == {0, 3}
     # Random crops, scale (0.1, 1): every kept box obeys both rules.
     t = ObjectViews(views=[dict(size=224, crop=dict(scale=(0.1, 1.)))] * 2,
                     pairs=[dict(views=(0, 1))], min_visible_fraction=0.6,
@@ -323,7 +361,7 @@ def test_ccop_visibility_and_area_filters():
     for seed in range(60):
         img, props = random_case(rng)
         res = run(t, img, props, seed)
-        pair = res['view_pairs'][0]
+        pair = pairs_of(res)[0]
         crops = [p['crop'].astype(np.float64) for p in res['view_params']]
         for box_id in pair['ids']:
             if box_id < 0:
@@ -347,13 +385,13 @@ def test_box_cutout_only_inside_boxes(clip_to_box):
         img = np.full((200, 200, 3), 200, np.uint8)
         res = run(t, img, props, seed)
         assert (res['img'][0] == 200).all()  # V1 has no cutout
-        for pair in res['view_pairs']:
+        for pair in pairs_of(res):
             v = pair['views'][1]
             view = res['img'][v]
             rows, cols = np.nonzero((view == 0).all(-1))
             zeroed += len(rows)
             inside = np.zeros(len(rows), bool)
-            boxes = np.concatenate([p['boxes_b'] for p in res['view_pairs']
+            boxes = np.concatenate([p['boxes_b'] for p in pairs_of(res)
                                     if p['views'][1] == v])
             for x1, y1, x2, y2 in boxes.astype(np.float64):
                 # Half the largest square side, plus rounding, may spill over.
@@ -378,8 +416,9 @@ def test_soco_star_v4_is_v2_resized():
             v4, mmcv.imresize(v2, (112, 112), backend='cv2'))
         np.testing.assert_array_equal(res['view_params'][3]['crop'],
                                       res['view_params'][1]['crop'])
-        p12, p13, p14 = res['view_pairs']
-        np.testing.assert_array_equal(p14['ids'], p12['ids'])
+        p12, p13, p14 = pairs_of(res)
+        np.testing.assert_array_equal(p14['ids_a'], p12['ids_a'])
+        np.testing.assert_array_equal(p14['ids_b'], p12['ids_b'])
         np.testing.assert_array_equal(p14['boxes_a'], p12['boxes_a'])
         np.testing.assert_allclose(p14['boxes_b'], p12['boxes_b'] * 0.5, atol=1e-4)
     # V3 is an independent crop, not a resized V2.
@@ -397,3 +436,6 @@ def test_invalid_configs_are_refused():
                     pairs=[dict(views=(0, 1)), dict(views=(0, 2), boxes_from=0)])
     with pytest.raises(AssertionError):
         ObjectViews(views=[dict(size=224, colour=1)], pairs=[dict(views=(0, 0))])
+    with pytest.raises(ValueError, match='padding'):
+        ObjectViews(views=[dict(size=224), dict(size=224, crop=CROP)],
+                    pairs=[dict(views=(0, 1))], padding='both')

@@ -7,15 +7,18 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
-from mmengine.structures import BaseDataElement, InstanceData
+from mmengine.structures import BaseDataElement
 
 from objcon.datasets import DEMO_CLASSES
 from objcon.registry import DATASETS, TRANSFORMS
+from objcon.structures import ViewPairs
 from objcon.utils import register_all_modules
 
-CONFIGS = ('soco_views_400e', 'soco_views_100e', 'soco_star_views_400e')
+CONFIGS = ('soco_views_400e', 'soco_views_100e', 'soco_star_views_400e',
+           'soco_c4_views')
 SIZES = {'soco_views_400e': [224, 224, 112], 'soco_views_100e': [224, 224, 112],
-         'soco_star_views_400e': [224, 224, 192, 112]}
+         'soco_star_views_400e': [224, 224, 192, 112],
+         'soco_c4_views': [224, 224]}
 
 
 class GtAsProposals:
@@ -63,35 +66,38 @@ def test_pipeline_on_demo_jpegs(tiny_demo_root, repo_root, name):
         assert tuple(data_sample.ori_shape) == (128, 128)
         assert len(data_sample.view_params) == len(SIZES[name])
         pairs = data_sample.view_pairs
-        assert [p.views for p in pairs] == [
+        assert isinstance(pairs, ViewPairs)
+        assert list(pairs.views) == [
             tuple(p['views']) for p in cfg.object_views['pairs']]
-        for pair in pairs:
-            assert isinstance(pair, InstanceData) and len(pair) == 4
-            assert pair.boxes_a.dtype == torch.float32 and pair.boxes_a.shape == (4, 4)
-            assert pair.boxes_b.dtype == torch.float32 and pair.boxes_b.shape == (4, 4)
-            assert pair.ids.dtype == torch.int64 and pair.ids.shape == (4,)
-            for boxes, v in ((pair.boxes_a, pair.views[0]),
-                             (pair.boxes_b, pair.views[1])):
+        num_pairs = len(pairs)
+        assert pairs.boxes_a.dtype == pairs.boxes_b.dtype == torch.float32
+        assert pairs.boxes_a.shape == pairs.boxes_b.shape == (num_pairs, 4, 4)
+        assert pairs.ids_a.dtype == pairs.ids_b.dtype == torch.int64
+        assert pairs.ids_a.shape == pairs.ids_b.shape == (num_pairs, 4)
+        for i, (a, b) in enumerate(pairs.views):
+            for boxes, v in ((pairs.boxes_a[i], a), (pairs.boxes_b[i], b)):
                 s = SIZES[name][v]
                 assert (boxes >= 0).all() and (boxes <= s).all()
                 assert (boxes[:, 2:] > boxes[:, :2]).all()
-            # The demo scenes have objects: ids point at annotation boxes.
-            assert (pair.ids >= 0).all()
+        # The demo scenes have objects: ids point at annotation boxes.
+        assert (pairs.ids_a >= 0).all() and (pairs.ids_b >= 0).all()
 
 
 def test_pack_object_views_fields():
     pack = TRANSFORMS.build(dict(type='PackObjectViews'))
     views = [np.zeros((8, 6, 3), np.uint8), np.ones((4, 4, 3), np.uint8)]
     results = dict(img=views, img_path='x.jpg', ori_shape=(10, 12),
-                   view_pairs=[dict(views=(0, 1),
-                                    boxes_a=np.array([[0, 0, 6, 8]], np.float32),
-                                    boxes_b=np.array([[1, 1, 2, 2]], np.float32),
-                                    ids=np.array([-1]))])
+                   view_pairs=ViewPairs.from_slots([(0, 1)], [(
+                       np.array([[0, 0, 6, 8]]), np.array([-1]),
+                       np.array([[1, 1, 2, 2]]), np.array([-1]))]))
     out = pack(results)
     assert [tuple(x.shape) for x in out['inputs']] == [(3, 8, 6), (3, 4, 4)]
     sample = out['data_samples']
     assert sample.img_path == 'x.jpg' and sample.ori_shape == (10, 12)
-    pair = sample.view_pairs[0]
-    assert pair.views == (0, 1)
-    torch.testing.assert_close(pair.boxes_b, torch.tensor([[1., 1., 2., 2.]]))
-    assert pair.ids.dtype == torch.int64 and pair.ids.tolist() == [-1]
+    pairs = sample.view_pairs
+    assert pairs.views == ((0, 1), )
+    torch.testing.assert_close(pairs.boxes_b, torch.tensor([[[1., 1., 2., 2.]]]))
+    assert pairs.ids_b.dtype == torch.int64 and pairs.ids_b.tolist() == [[-1]]
+    # the data preprocessor moves the structure with the sample
+    moved = sample.to('cpu', non_blocking=False).view_pairs
+    assert isinstance(moved, ViewPairs) and moved.views == pairs.views

@@ -1,4 +1,4 @@
-"""Small numpy box operations on pixel xyxy boxes."""
+"""numpy operations on pixel ``xyxy`` boxes (docs/boxes.md)."""
 import numpy as np
 
 
@@ -64,3 +64,30 @@ def xyxy_to_xywh(boxes: np.ndarray) -> np.ndarray:
     boxes = np.asarray(boxes).reshape(-1, 4).copy()
     boxes[:, 2:] -= boxes[:, :2]
     return boxes
+
+
+def intersect(boxes: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Intersection of each box with one region (may be empty: x2 <= x1).
+
+    Args:
+        boxes (np.ndarray): (N, 4) xyxy.
+        region (np.ndarray): (4,) xyxy.
+
+    Returns:
+        np.ndarray: (N, 4) xyxy, not validated.
+    """
+    return np.concatenate([np.maximum(boxes[:, :2], region[:2]),
+                           np.minimum(boxes[:, 2:], region[2:])], axis=1)
+
+
+def box_area(boxes: np.ndarray) -> np.ndarray:
+    """Area of each box, 0 for empty ones.
+
+    Args:
+        boxes (np.ndarray): (N, 4) xyxy.
+
+    Returns:
+        np.ndarray: (N,) areas.
+    """
+    wh = np.clip(boxes[:, 2:] - boxes[:, :2], 0, None)
+    return wh[:, 0] * wh[:, 1]

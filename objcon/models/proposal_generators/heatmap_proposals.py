@@ -4,19 +4,20 @@ objcon's reading of Geng & Huang, "End-to-End Object-Level Contrastive Pretraini
 for Detection via Semantic-Aware Localization" (CICAI 2023): see
 ``../shared/spec/methods.md`` and ``docs/heatmap.md``.
 """
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from torch import Tensor
 
-from objcon.registry import PROPOSAL_SOURCES
-from .base import BaseBatchProposalSource
+from objcon.registry import PROPOSAL_GENERATORS
+from .base import BaseProposalGenerator
+from .per_image_proposals import PerImageProposals
 
 
-@PROPOSAL_SOURCES.register_module()
-class HeatMapProposals(BaseBatchProposalSource):
+@PROPOSAL_GENERATORS.register_module()
+class HeatMapProposals(BaseProposalGenerator):
     """Center-suppressed sampling and multiple cropping on a feature heat map.
 
     Per image of the batch:
@@ -49,7 +50,7 @@ class HeatMapProposals(BaseBatchProposalSource):
     scale s, aspect a. While the iteration is below ``warmup_iters`` (the
     network's features mean nothing yet) the ``warmup`` source gives the boxes
     instead (any per-image source that reads only the image size, through
-    :class:`PerImageBatchSource`, e.g. ``GridBoxes`` or ``RandomBoxes``).
+    :class:`PerImageProposals`, e.g. ``GridBoxes`` or ``RandomBoxes``).
 
     Args:
         num_centres (int): Centres drawn per image. Defaults to 4.
@@ -91,7 +92,6 @@ class HeatMapProposals(BaseBatchProposalSource):
                  warmup_iters: int = 0,
                  warmup: Optional[dict] = None,
                  seed: Optional[int] = None) -> None:
-        from .per_image_batch import PerImageBatchSource
         if num_centres < 1:
             raise ValueError(f'num_centres must be >= 1, got {num_centres}')
         if power not in (1, 2):
@@ -112,7 +112,7 @@ class HeatMapProposals(BaseBatchProposalSource):
         self.min_size = float(min_size)
         self.max_size = None if max_size is None else float(max_size)
         self.warmup_iters = int(warmup_iters)
-        self.warmup = PerImageBatchSource(
+        self.warmup = PerImageProposals(
             warmup if warmup is not None else dict(type='GridBoxes', rows=4, cols=4))
         self.generator = None
         if seed is not None:
@@ -277,6 +277,10 @@ class HeatMapProposals(BaseBatchProposalSource):
         return self.boxes_from_extents(self.extents(heat, centres), hw)
 
     # ----------------------------------------------------------------- call
+    def log_vars(self) -> Dict[str, float]:
+        """``proposal_warmup``: 1 while the warm-up boxes are used."""
+        return dict(proposal_warmup=float(self.in_warmup()))
+
     def in_warmup(self, iteration: Optional[int] = None) -> bool:
         """Whether ``iteration`` (default: the MessageHub's ``iter``) warms up."""
         if iteration is None:

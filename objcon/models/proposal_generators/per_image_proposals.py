@@ -1,15 +1,15 @@
-"""The in-model (batch) form of a per-image source that only needs image sizes."""
+"""The in-model form of a per-image source that only needs image sizes."""
 from typing import List, Sequence, Tuple
 
 import numpy as np
 import torch
 
-from objcon.registry import PROPOSAL_SOURCES
-from .base import BaseBatchProposalSource
+from objcon.registry import PROPOSAL_GENERATORS, PROPOSAL_SOURCES
+from .base import BaseProposalGenerator
 
 
-@PROPOSAL_SOURCES.register_module()
-class PerImageBatchSource(BaseBatchProposalSource):
+@PROPOSAL_GENERATORS.register_module()
+class PerImageProposals(BaseProposalGenerator):
     """Calls a per-image source on each image size of a batch, inside the model.
 
     Meant for sources that read only the image size (:class:`GridBoxes`,
@@ -17,7 +17,7 @@ class PerImageBatchSource(BaseBatchProposalSource):
     source: they are called on a blank image of the right size.
 
     Args:
-        source (dict): Config of the per-image source.
+        source (dict): Config of the per-image source (``PROPOSAL_SOURCES``).
     """
 
     def __init__(self, source: dict) -> None:

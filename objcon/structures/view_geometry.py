@@ -1,6 +1,6 @@
-"""Box and crop geometry shared by the multi-view transforms.
+"""Crop geometry of views: where a view is on its image, and boxes mapped between them.
 
-Boxes follow docs/boxes.md: pixel ``xyxy`` in the image they are attached to. A view is
+Shared by the multi-view transforms and the models. Boxes follow docs/boxes.md: pixel ``xyxy`` in the image they are attached to. A view is
 described by its crop ``[x1, y1, x2, y2]`` on the original image, its size ``(w, h)``
 and whether it was mirrored; these functions map boxes between the two frames.
 """
@@ -8,6 +8,8 @@ import math
 from typing import Sequence, Tuple
 
 import numpy as np
+
+from .boxes import box_area, intersect
 
 
 def random_resized_crop(img_hw: Tuple[int, int],
@@ -53,33 +55,6 @@ def random_resized_crop(img_hw: Tuple[int, int],
         w, h = width, height
     top, left = (height - h) // 2, (width - w) // 2
     return np.array([left, top, left + w, top + h], dtype=np.float64)
-
-
-def intersect(boxes: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """Intersection of each box with one region (may be empty: x2 <= x1).
-
-    Args:
-        boxes (np.ndarray): (N, 4) xyxy.
-        region (np.ndarray): (4,) xyxy.
-
-    Returns:
-        np.ndarray: (N, 4) xyxy, not validated.
-    """
-    return np.concatenate([np.maximum(boxes[:, :2], region[:2]),
-                           np.minimum(boxes[:, 2:], region[2:])], axis=1)
-
-
-def box_area(boxes: np.ndarray) -> np.ndarray:
-    """Area of each box, 0 for empty ones.
-
-    Args:
-        boxes (np.ndarray): (N, 4) xyxy.
-
-    Returns:
-        np.ndarray: (N,) areas.
-    """
-    wh = np.clip(boxes[:, 2:] - boxes[:, :2], 0, None)
-    return wh[:, 0] * wh[:, 1]
 
 
 def boxes_to_view(boxes: np.ndarray, crop: np.ndarray, view_wh: Tuple[int, int],

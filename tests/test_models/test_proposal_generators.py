@@ -4,10 +4,10 @@ import pytest
 import torch
 from mmengine.logging import MessageHub
 
-from objcon.datasets.transforms.view_geometry import boxes_to_view
-from objcon.models.utils import pair_boxes_from_view
-from objcon.proposals import HeatMapProposals, box_iou
-from objcon.registry import PROPOSAL_SOURCES
+from objcon.models.proposal_generators import HeatMapProposals
+from objcon.registry import PROPOSAL_GENERATORS
+from objcon.structures import (PairSlotSampler, box_iou, boxes_to_view,
+                               view_pairs_from_boxes)
 
 
 def _feats(seed=0, shape=(3, 64, 4, 4)):
@@ -27,9 +27,9 @@ def _two_blobs(h=96, w=96):
 
 def test_registered_and_deterministic_under_seed():
     feats = _feats()
-    a = PROPOSAL_SOURCES.build(dict(type='HeatMapProposals', seed=3))
-    b = PROPOSAL_SOURCES.build(dict(type='HeatMapProposals', seed=3))
-    c = PROPOSAL_SOURCES.build(dict(type='HeatMapProposals', seed=4))
+    a = PROPOSAL_GENERATORS.build(dict(type='HeatMapProposals', seed=3))
+    b = PROPOSAL_GENERATORS.build(dict(type='HeatMapProposals', seed=3))
+    c = PROPOSAL_GENERATORS.build(dict(type='HeatMapProposals', seed=4))
     shapes = [(128, 128)] * 3
     out_a, out_b, out_c = (s(feats, shapes, iteration=10) for s in (a, b, c))
     assert len(out_a) == 3 and out_a[0].shape == (a.boxes_per_image, 4) == (12, 4)
@@ -150,12 +150,16 @@ def test_pair_boxes_map_v1_boxes_into_crops():
     orig = np.array([[120, 10, 180, 90]], np.float64)  # inside V2 only
     v1 = boxes_to_view(orig, params[0]['crop'].astype(np.float64), (100, 50), True)
     assert np.allclose(v1, [[10, 5, 40, 45]])
-    out = pair_boxes_from_view(v1, 0, params, [(0, 1), (0, 2)], num_boxes=4,
-                               rng=np.random.RandomState(0))
-    (a1, b1, ids1), (a2, b2, ids2) = out
-    assert a1.shape == b1.shape == (4, 4) and ids1.tolist() == [0] * 4
+    out = view_pairs_from_boxes(v1, 0, params, [(0, 1), (0, 2)], (100, 200),
+                                PairSlotSampler(num_boxes=4),
+                                rng=np.random.RandomState(0))
+    assert out.views == ((0, 1), (0, 2)) and out.boxes_a.shape == (2, 4, 4)
+    a1, b1, a2, b2 = (x.numpy() for x in (out.boxes_a[0], out.boxes_b[0],
+                                          out.boxes_a[1], out.boxes_b[1]))
+    assert out.ids_a[0].tolist() == out.ids_b[0].tolist() == [0] * 4
     assert np.allclose(a1, v1) and np.allclose(b1, [[10, 5, 40, 45]] * 4)
-    # not visible in V3: the whole-image fallback, id -1
-    assert ids2.tolist() == [-1] * 4
+    # not visible in V3: the whole-image fallback (the original image is
+    # 200x100, from ori_shape), id -1
+    assert out.ids_a[1].tolist() == out.ids_b[1].tolist() == [-1] * 4
     assert np.allclose(b2, [[0, 0, 50, 50]] * 4)
     assert np.allclose(a2, [[0, 0, 100, 50]] * 4)
