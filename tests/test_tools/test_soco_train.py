@@ -59,23 +59,31 @@ def test_loss_falls_and_health_is_logged(tiny_demo_root, tiny_demo_proposals,
     assert rows[1]['lr'] < rows[3]['lr'] and rows[30]['lr'] < rows[4]['lr']
 
 
-def test_interrupt_then_resume_continues_with_identical_lr_and_momentum(
-        soco_demo_checkpoint, tiny_demo_root, tiny_demo_proposals, repo_root,
-        tmp_path):
-    # the uninterrupted reference: the fixture's 2 epochs (6 iterations)
-    full = osp.dirname(soco_demo_checkpoint)
-    env = dict(_env(tiny_demo_root), PYTHONPATH=repo_root)
-    cut = str(tmp_path / 'cut')
-    # SIGINT raised by the process itself at the end of iteration 2 (mid-epoch 1)
-    config = tmp_path / 'signal_at_2.py'
+def _signal_config(tmp_path, repo_root, iteration):
+    """The demo config with a hook that sends the process SIGINT at the end of
+    ``iteration``: an interrupt at a chosen iteration, no race."""
+    config = tmp_path / f'signal_at_{iteration}.py'
     config.write_text(
         f'_base_ = {osp.join(repo_root, CONFIG)!r}\n'
         "custom_imports = dict(imports=['objcon', "
         "'tests.test_engine.raise_signal_hook'], allow_failed_imports=False)\n"
-        "default_hooks = dict(signal=dict(type='RaiseSignalAtIter', iteration=2))\n")
-    proc = subprocess.run(_train_cmd(cut, 2, config=str(config)) +
-                          ['--resume-or-start'], cwd=repo_root, env=env,
-                          capture_output=True, text=True, timeout=900)
+        "default_hooks = dict(signal=dict(type='RaiseSignalAtIter', "
+        f"iteration={iteration}))\n")
+    return str(config)
+
+
+def test_interrupt_then_resume_continues_with_identical_lr_and_momentum(
+        soco_demo_checkpoint, tiny_demo_root, tiny_demo_proposals, repo_root,
+        tmp_path):
+    # the uninterrupted reference: the fixture's 2 epochs of 3 iterations
+    full = osp.dirname(soco_demo_checkpoint)
+    env = dict(_env(tiny_demo_root), PYTHONPATH=repo_root)
+    cut = str(tmp_path / 'cut')
+    # interrupted in mid-epoch 1
+    proc = subprocess.run(
+        _train_cmd(cut, 2, config=_signal_config(tmp_path, repo_root, 2)) +
+        ['--resume-or-start'], cwd=repo_root, env=env, capture_output=True,
+        text=True, timeout=900)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 130, out[-3000:]
     assert 'no checkpoint in' in out and 'starting from scratch' in out
@@ -83,19 +91,24 @@ def test_interrupt_then_resume_continues_with_identical_lr_and_momentum(
     assert f'SIGINT received: stopped after iteration 2 and saved {ckpt}' in out
     assert sorted(_scalars(cut)) == [1, 2]
 
-    proc = subprocess.run(_train_cmd(cut, 2) + ['--resume'], cwd=repo_root,
-                          env=env, capture_output=True, text=True, timeout=900)
+    # resumed, through the end of epoch 1, then interrupted in mid-epoch 2
+    proc = subprocess.run(
+        _train_cmd(cut, 2, config=_signal_config(tmp_path, repo_root, 4)) +
+        ['--resume'], cwd=repo_root, env=env, capture_output=True, text=True,
+        timeout=900)
     out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-3000:]
+    assert proc.returncode == 130, out[-3000:]
     assert f'Load checkpoint from {ckpt}' in out
     assert 'resumed epoch: 0, iter: 2' in out
     assert 'epoch 1 continues after its first 2 batches' in out
+    assert osp.isfile(osp.join(cut, 'epoch_1.pth'))
+    with open(osp.join(cut, 'last_checkpoint')) as f:
+        assert f.read() == osp.join(cut, 'interrupted_iter_4.pth')
     a, b = _scalars(full), _scalars(cut)
-    assert sorted(b) == list(range(1, 7))  # no iteration repeated or lost
-    for it in range(3, 7):  # the iterations after the resume
+    assert sorted(b) == [1, 2, 3, 4]  # no iteration repeated or lost
+    for it in (3, 4):  # the iterations after the resume
         assert b[it]['lr'] == pytest.approx(a[it]['lr'], rel=1e-9), it
         assert b[it]['momentum'] == pytest.approx(a[it]['momentum'], rel=1e-9)
-    assert osp.isfile(osp.join(cut, 'epoch_2.pth'))
 
 
 def test_two_process_gloo_pretraining(tiny_demo_root, tiny_demo_proposals,
