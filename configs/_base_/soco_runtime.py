@@ -11,6 +11,7 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='NonFiniteLossHook'),
     dict(type='ProgressBarHook'),
+    dict(type='InterruptCheckpointHook'),
 ]
 env_cfg = dict(
     cudnn_benchmark=True,

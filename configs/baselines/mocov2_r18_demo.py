@@ -56,6 +56,7 @@ train_cfg = dict(max_epochs=max_epochs)
 default_hooks = dict(logger=dict(interval=5),
                      checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
 custom_hooks = [dict(type='NonFiniteLossHook'),
-                dict(type='ProgressBarHook')]
+                dict(type='ProgressBarHook'),
+                dict(type='InterruptCheckpointHook')]
 custom_imports = dict(imports=['objcon.engine.hooks'], allow_failed_imports=False)
 randomness = dict(seed=0)

@@ -3,11 +3,9 @@ import glob
 import json
 import os
 import os.path as osp
-import signal
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -23,8 +21,8 @@ def _env(root):
                 OMP_NUM_THREADS='2')
 
 
-def _train_cmd(work, epochs, *extra):
-    return [sys.executable, 'tools/train.py', CONFIG, '--work-dir', work,
+def _train_cmd(work, epochs, *extra, config=CONFIG):
+    return [sys.executable, 'tools/train.py', config, '--work-dir', work,
             '--cfg-options', *SOCO_TINY_OPTIONS, *soco_schedule_options(epochs),
             'default_hooks.checkpoint.interval=1', *extra]
 
@@ -61,34 +59,54 @@ def test_loss_falls_and_health_is_logged(tiny_demo_root, tiny_demo_proposals,
     assert rows[1]['lr'] < rows[3]['lr'] and rows[30]['lr'] < rows[4]['lr']
 
 
-def test_kill_then_resume_continues_with_identical_lr_and_momentum(
-        tiny_demo_root, tiny_demo_proposals, repo_root, tmp_path):
-    env = _env(tiny_demo_root)
-    full = str(tmp_path / 'full')
-    proc = subprocess.run(_train_cmd(full, 4), cwd=repo_root, env=env,
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def _signal_config(tmp_path, repo_root, iteration):
+    """The demo config with a hook that sends the process SIGINT at the end of
+    ``iteration``: an interrupt at a chosen iteration, no race."""
+    config = tmp_path / f'signal_at_{iteration}.py'
+    config.write_text(
+        f'_base_ = {osp.join(repo_root, CONFIG)!r}\n'
+        "custom_imports = dict(imports=['objcon', "
+        "'tests.test_engine.raise_signal_hook'], allow_failed_imports=False)\n"
+        "default_hooks = dict(signal=dict(type='RaiseSignalAtIter', "
+        f"iteration={iteration}))\n")
+    return str(config)
 
+
+def test_interrupt_then_resume_continues_with_identical_lr_and_momentum(
+        soco_demo_checkpoint, tiny_demo_root, tiny_demo_proposals, repo_root,
+        tmp_path):
+    # the uninterrupted reference: the fixture's 2 epochs of 3 iterations
+    full = osp.dirname(soco_demo_checkpoint)
+    env = dict(_env(tiny_demo_root), PYTHONPATH=repo_root)
     cut = str(tmp_path / 'cut')
-    run = subprocess.Popen(_train_cmd(cut, 4), cwd=repo_root, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 600
-    while not osp.exists(osp.join(cut, 'epoch_2.pth')):
-        assert run.poll() is None and time.time() < deadline
-        time.sleep(0.2)
-    run.send_signal(signal.SIGKILL)
-    run.wait()
-    with open(osp.join(cut, 'last_checkpoint')) as f:
-        saved = int(osp.basename(f.read().strip())[len('epoch_'):-len('.pth')])
-    assert saved < 4
+    # interrupted in mid-epoch 1
+    proc = subprocess.run(
+        _train_cmd(cut, 2, config=_signal_config(tmp_path, repo_root, 2)) +
+        ['--resume-or-start'], cwd=repo_root, env=env, capture_output=True,
+        text=True, timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 130, out[-3000:]
+    assert 'no checkpoint in' in out and 'starting from scratch' in out
+    ckpt = osp.join(cut, 'interrupted_iter_2.pth')
+    assert f'SIGINT received: stopped after iteration 2 and saved {ckpt}' in out
+    assert sorted(_scalars(cut)) == [1, 2]
 
-    proc = subprocess.run(_train_cmd(cut, 4) + ['--resume'], cwd=repo_root,
-                          env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert f'resumed epoch: {saved}, iter: {saved * 3}' in proc.stdout + proc.stderr
+    # resumed, through the end of epoch 1, then interrupted in mid-epoch 2
+    proc = subprocess.run(
+        _train_cmd(cut, 2, config=_signal_config(tmp_path, repo_root, 4)) +
+        ['--resume'], cwd=repo_root, env=env, capture_output=True, text=True,
+        timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 130, out[-3000:]
+    assert f'Load checkpoint from {ckpt}' in out
+    assert 'resumed epoch: 0, iter: 2' in out
+    assert 'epoch 1 continues after its first 2 batches' in out
+    assert osp.isfile(osp.join(cut, 'epoch_1.pth'))
+    with open(osp.join(cut, 'last_checkpoint')) as f:
+        assert f.read() == osp.join(cut, 'interrupted_iter_4.pth')
     a, b = _scalars(full), _scalars(cut)
-    assert sorted(b) == list(range(1, 13))
-    for it in range(saved * 3 + 1, 13):  # the iterations after the resume
+    assert sorted(b) == [1, 2, 3, 4]  # no iteration repeated or lost
+    for it in (3, 4):  # the iterations after the resume
         assert b[it]['lr'] == pytest.approx(a[it]['lr'], rel=1e-9), it
         assert b[it]['momentum'] == pytest.approx(a[it]['momentum'], rel=1e-9)
 

@@ -1,8 +1,13 @@
 """set_train_length: --epochs / --iters of tools/train.py."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
 import pytest
 from mmengine.config import Config
 
-from objcon.utils import set_train_length
+from objcon.utils import drop_empty_schedulers, set_train_length
 
 
 def _load(repo_root, path):
@@ -43,3 +48,51 @@ def test_refuses_the_wrong_kind_of_length(repo_root):
         set_train_length(cfg)
     with pytest.raises(ValueError, match='>= 1'):
         set_train_length(cfg, epochs=0)
+
+
+def test_iteration_warmup_too_long_for_one_step_is_left_out(repo_root):
+    cfg = set_train_length(
+        _load(repo_root, 'configs/benchmarks/mask-rcnn_r18_fpn_demo.py'), iters=1)
+    assert [s.type for s in cfg.param_scheduler] == ['MultiStepLR']
+    assert (cfg.param_scheduler[0].begin, cfg.param_scheduler[0].end) == (0, 1)
+
+
+def test_drop_empty_schedulers_keeps_what_covers_an_iteration(repo_root):
+    cfg = set_train_length(_load(repo_root, 'configs/objcon/soco_r18_fpn_demo.py'),
+                           epochs=1)  # warm-up: half an epoch
+    assert [s.type for s in drop_empty_schedulers(cfg.param_scheduler, 1)] == [
+        'CosineAnnealingLR']
+    assert drop_empty_schedulers(cfg.param_scheduler, 2) == cfg.param_scheduler
+    by_optimizer = drop_empty_schedulers(dict(a=cfg.param_scheduler), 1)
+    assert [s.type for s in by_optimizer['a']] == ['CosineAnnealingLR']
+    # iteration-based schedulers have no epoch length to fall short of
+    iters = [dict(type='LinearLR', by_epoch=False, begin=0, end=1)]
+    assert drop_empty_schedulers(iters, 1) == iters
+
+
+@pytest.mark.slow
+def test_train_one_epoch_of_one_iteration(tiny_demo_root, repo_root, tmp_path):
+    # 4 images in one batch: one iteration; the half-epoch warm-up covers none
+    work = str(tmp_path / 'byol')
+    proc = subprocess.run(
+        [sys.executable, 'tools/train.py', 'configs/baselines/byol_r18_demo.py',
+         '--work-dir', work, '--epochs', '1', '--cfg-options',
+         'train_dataloader.dataset.indices=4', 'train_dataloader.batch_size=4',
+         'train_dataloader.num_workers=0',
+         'train_dataloader.persistent_workers=False'],
+        cwd=repo_root, env=dict(os.environ, OBJCON_DEMO_ROOT=tiny_demo_root),
+        capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert 'LinearLR from epoch 0 to 0.5 covers no iteration' in out
+    assert 'Epoch(train) [1][1/1]' in out
+    assert osp.isfile(osp.join(work, 'epoch_1.pth'))
+
+
+def test_iteration_warmup_of_an_epoch_run_keeps_its_length(repo_root):
+    cfg = set_train_length(_load(
+        repo_root, 'configs/benchmarks/mask-rcnn_r50_fpn_syncbn-4conv1fc_1x_coco.py'),
+        epochs=6)
+    warm, steps = cfg.param_scheduler
+    assert (warm.by_epoch, warm.begin, warm.end) == (False, 0, 500)
+    assert (steps.begin, steps.end, steps.milestones) == (0, 6, [4, 6])

@@ -1,13 +1,17 @@
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 
+from .interrupt_checkpoint_hook import InterruptCheckpointHook, TrainingInterrupted
 from .non_finite_loss_hook import NonFiniteLossHook
 from .progress_bar_hook import ProgressBarHook
 
 # These hooks know nothing of objcon's models: configs of other scopes (the
 # mmpretrain baselines, configs/baselines) find them by bare name through the root
 # registry, which a scope-prefixed name cannot reach from a sibling scope.
-for _hook in (NonFiniteLossHook, ProgressBarHook):
+for _hook in (InterruptCheckpointHook, NonFiniteLossHook, ProgressBarHook):
     if _hook.__name__ not in MMENGINE_HOOKS.module_dict:
         MMENGINE_HOOKS.register_module(module=_hook)
 
-__all__ = ['NonFiniteLossHook', 'ProgressBarHook']
+__all__ = [
+    'InterruptCheckpointHook', 'NonFiniteLossHook', 'ProgressBarHook',
+    'TrainingInterrupted'
+]
