@@ -12,6 +12,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from objcon.engine.hooks import TrainingInterrupted
+from objcon.errors import InputError
 from objcon.utils import (drop_empty_schedulers, find_resume_checkpoint,
                           load_tool_config, register_all_modules,
                           set_train_length, setup_cpu_distributed)
@@ -119,20 +120,23 @@ def main() -> int:
         print(f'error: {e}', file=sys.stderr)
         return 2
     setup_cpu_distributed(cfg, args.launcher)
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        from objcon.registry import RUNNERS
-        runner = RUNNERS.build(cfg)
-    if runner.param_schedulers:
-        # a schedule in fractions of an epoch needs the epoch length
-        runner.param_schedulers = drop_empty_schedulers(
-            runner.param_schedulers, len(runner.train_dataloader))
     try:
+        if 'runner_type' not in cfg:
+            runner = Runner.from_cfg(cfg)
+        else:
+            from objcon.registry import RUNNERS
+            runner = RUNNERS.build(cfg)
+        if runner.param_schedulers:
+            # a schedule in fractions of an epoch needs the epoch length
+            runner.param_schedulers = drop_empty_schedulers(
+                runner.param_schedulers, len(runner.train_dataloader))
         runner.train()
     except TrainingInterrupted as e:
         print(e, file=sys.stderr)
         return e.exit_code
+    except InputError as e:  # a cache, a dataset folder: the message says why
+        print(f'error: {e}', file=sys.stderr)
+        return 2
     return 0
 
 

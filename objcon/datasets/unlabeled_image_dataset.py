@@ -4,6 +4,7 @@ from typing import List, Optional, Sequence, Set
 from mmengine.logging import MMLogger
 from mmpretrain.datasets import CustomDataset
 
+from objcon.errors import InputError
 from objcon.registry import DATASETS
 
 
@@ -73,7 +74,7 @@ class UnlabeledImageDataset(CustomDataset):
         from objcon.proposals import walk_files
         entries = sorted(walk_files(self.img_prefix, self.extensions))
         if not entries:
-            raise RuntimeError(f'found no image under {self.img_prefix!r} (file '
+            raise InputError(f'found no image under {self.img_prefix!r} (file '
                                f'names ending in {", ".join(self.extensions)})')
         # Sizes from the walk spare the cache check a second stat per image.
         self._file_sizes = dict(entries)
@@ -116,7 +117,7 @@ class UnlabeledImageDataset(CustomDataset):
                     f'precompute of {cache!r} skipped them as unusable files (e.g. '
                     f'{", ".join(skipped[:3])}; its log says why)')
         if not data_list:
-            raise RuntimeError(f'no usable image left in {self.img_prefix!r}')
+            raise InputError(f'no usable image left in {self.img_prefix!r}')
         return data_list
 
     def prepare_data(self, idx: int):
@@ -124,7 +125,7 @@ class UnlabeledImageDataset(CustomDataset):
         if data is None and not self.test_mode:
             self._unusable.add(idx)
             if len(self._unusable) > self.max_bad_fraction * len(self):
-                raise RuntimeError(
+                raise InputError(
                     f'{len(self._unusable)} of the {len(self)} images of '
                     f'{self.img_prefix!r} could not be used (see the warnings '
                     f'above): more than max_bad_fraction={self.max_bad_fraction} '

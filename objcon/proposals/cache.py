@@ -43,6 +43,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 import numpy as np
 from mmengine.logging import MMLogger
 
+from objcon.errors import InputError
 from .base import ProposalStatus
 from .image_ops import content_digest, read_file
 
@@ -56,15 +57,15 @@ _COMPRESSED = 4
 _IDENTITY = ('format', 'source', 'fingerprint', 'num_images', 'chunk_size')
 
 
-class CacheMismatchError(RuntimeError):
+class CacheMismatchError(InputError):
     """A cache was made for another dataset or with other parameters."""
 
 
-class CacheDamagedError(RuntimeError):
+class CacheDamagedError(InputError):
     """A cache file is truncated, unreadable or inconsistent with the others."""
 
 
-class CacheBusyError(RuntimeError):
+class CacheBusyError(InputError):
     """Another process is writing the cache."""
 
 

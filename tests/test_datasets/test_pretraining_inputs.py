@@ -65,6 +65,8 @@ def test_a_cache_of_other_images_stops_before_the_first_iteration(repo_root,
                          show_progress=False)
     proc = train(data_root, str(tmp_path / 'work'), repo_root)
     out = proc.stdout + proc.stderr
-    assert proc.returncode != 0
+    # one clear line, no traceback, before any iteration
+    assert proc.returncode == 2
     assert 'was not made from the images in' in out and 'differ in content' in out
+    assert 'error: ' in proc.stderr and 'Traceback' not in out
     assert 'Epoch(train)' not in out

@@ -23,6 +23,7 @@ def cache_files(path):
     return {f: open(osp.join(path, f), 'rb').read() for f in sorted(os.listdir(path))}
 
 
+@pytest.mark.slow  # starts processes
 def test_kill_and_resume_gives_the_uninterrupted_cache(tiny_demo_root, tmp_path,
                                                        repo_root):
     img_root = osp.join(tiny_demo_root, 'train')
@@ -86,6 +87,7 @@ def write_bad_images(root):
     cv2.imwrite(osp.join(root, 'huge.jpg'), huge, [cv2.IMWRITE_JPEG_QUALITY, 50])
 
 
+@pytest.mark.slow  # starts processes
 def test_bad_images_are_skipped_or_fall_back_never_fatal(tmp_path, mm_log):
     root = str(tmp_path / 'imgs')
     write_bad_images(root)
@@ -115,6 +117,7 @@ def test_bad_images_are_skipped_or_fall_back_never_fatal(tmp_path, mm_log):
     assert cache.meta['status_counts'] == dict(OK=5, FALLBACK=1, SKIPPED=4)
 
 
+@pytest.mark.slow  # starts processes
 def test_coco_listing_fingerprint_and_cli_refusal(tiny_demo_root, tmp_path, repo_root):
     ann = osp.join(tiny_demo_root, 'annotations', 'instances_val.json')
     root = str(tmp_path / 'val')

@@ -9,7 +9,6 @@ import torch
 from objcon.transfer import (CheckpointConversionError,
                              convert_pretrain_checkpoint, verify_against_detector)
 
-pytestmark = pytest.mark.slow
 
 
 def _stock_mask_rcnn_r18(tmp_path):
@@ -25,6 +24,7 @@ def _stock_mask_rcnn_r18(tmp_path):
     return str(cfg)
 
 
+@pytest.mark.slow  # a trained checkpoint
 def test_converted_weights_load_into_stock_mask_rcnn(soco_demo_checkpoint,
                                                      tmp_path, repo_root):
     out = tmp_path / 'converted.pth'
@@ -95,6 +95,7 @@ def test_refuses_a_detector_checkpoint(tmp_path):
         convert_pretrain_checkpoint(str(det))
 
 
+@pytest.mark.slow  # a trained checkpoint
 def test_refuses_missing_parts_and_mismatched_detectors(soco_demo_checkpoint):
     state, summary = convert_pretrain_checkpoint(soco_demo_checkpoint, 'neck')
     assert summary['tensors']['backbone'] > 0 and summary['tensors']['neck'] > 0
@@ -137,6 +138,7 @@ def runner_checkpoint(tmp_path):
     return tmp_path / 'run' / 'iter_2.pth'
 
 
+@pytest.mark.slow  # a trained checkpoint
 def test_cli_refuses_to_replace_the_input_or_a_file_it_did_not_write(
         convert_cli, runner_checkpoint, tmp_path, capsys):
     original = runner_checkpoint.read_bytes()
@@ -167,6 +169,7 @@ def test_cli_refuses_to_replace_the_input_or_a_file_it_did_not_write(
                           '--force'])
 
 
+@pytest.mark.slow  # a trained checkpoint
 def test_cli_checks_the_output_folder_before_converting(convert_cli,
                                                         runner_checkpoint,
                                                         tmp_path, capsys):
