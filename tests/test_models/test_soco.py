@@ -345,7 +345,7 @@ def test_r50_config_initialises_and_biases_as_the_reference(repo_root):
     assert float(lateral.std()) == pytest.approx(math.sqrt(2 / fan_out), rel=0.05)
     fc = model.embedder.trunk.shared_fcs[0]  # 12544 -> 1024
     bound = 1 / math.sqrt(fc.in_features)  # PyTorch's default: U(+-1/sqrt(in))
-    assert float(fc.weight.abs().max()) <= bound
+    assert float(fc.weight.abs().max()) <= bound * (1 + 1e-6)  # float32 bound
     assert float(fc.weight.std()) == pytest.approx(bound / math.sqrt(3), rel=0.05)
     assert float(fc.bias.abs().max()) > 0  # Xavier would leave it at 0
     for mlp in (model.embedder.projector, model.head.predictor):
