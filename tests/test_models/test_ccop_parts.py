@@ -32,9 +32,12 @@ def test_queue_longer_batch_keeps_its_last_rows_and_state_is_saved():
     keys = F.normalize(torch.randn(7, 2, generator=torch.Generator().manual_seed(0)),
                        dim=1)
     queue.enqueue(keys)
-    # each of the last 3 keys is in the queue once
-    assert torch.cdist(queue.features, keys[-3:]).min(0).values.max() < 1e-6
-    assert torch.cdist(queue.features, keys[:4]).min().item() > 1e-6
+    # as if written one by one: row i at slot i % 3
+    assert torch.allclose(queue.features, keys[[6, 4, 5]], atol=1e-6)
+    assert int(queue.ptr) == 1
+    queue.enqueue(keys[:4])  # from slot 1: rows 0..3 -> slots 1, 2, 0, 1
+    assert torch.allclose(queue.features, keys[[2, 3, 1]], atol=1e-6)
+    assert int(queue.ptr) == 2
     state = queue.state_dict()
     assert set(state) == {'features', 'ptr'}
     with pytest.raises(ValueError, match='dim'):

@@ -16,7 +16,8 @@ class FeatureQueue(nn.Module):
     ``queue[ptr:ptr + n]`` and, with a variable count, truncates what overflows
     the end; objcon wraps instead, so no key is dropped and the queue's age
     structure (oldest keys replaced first) holds for any count. A batch with
-    more rows than the queue keeps its last ``size`` rows.
+    more rows than the queue keeps its last ``size`` rows, where writing them
+    one by one would have left them.
 
     ``features`` and ``ptr`` are registered buffers: checkpoints (and
     ``--resume``) keep the queue's content and position. The queue starts with
@@ -53,10 +54,11 @@ class FeatureQueue(nn.Module):
         n = keys.shape[0]
         if n == 0:
             return
-        if n > self.size:
-            keys, n = keys[-self.size:], self.size
-        index = (self.ptr + torch.arange(n, device=keys.device)) % self.size
-        self.features.index_copy_(0, index, keys)
+        # as if written one by one: only the last `size` rows survive
+        kept = min(n, self.size)
+        start = self.ptr + n - kept
+        index = (start + torch.arange(kept, device=keys.device)) % self.size
+        self.features.index_copy_(0, index, keys[n - kept:])
         self.ptr.copy_((self.ptr + n) % self.size)
 
 
