@@ -3,7 +3,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from mmdet.structures.bbox import bbox_overlaps
-from mmengine.dist import get_world_size
+from mmengine.dist import all_gather, get_rank, get_world_size
 from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from torch import Tensor, nn
 
@@ -46,8 +46,9 @@ class CCOP(BaseObjectSelfSupervisor):
 
     Key-branch BN: the reference shuffles the key images across GPUs
     (shuffle-BN); objcon does so with mmpretrain's ``batch_shuffle_ddp`` when
-    distributed (the key backbone and FPN run on shuffled images, the feature
-    maps are unshuffled before RoI pooling). In one process there is nothing
+    distributed: the key branch runs on shuffled images with their boxes, and
+    the embeddings are unshuffled (far less traffic than unshuffling the FPN
+    maps; the same result, as the heads have no BN). In one process there is nothing
     to shuffle with: the key branch normalises with the statistics of its own
     batch, as MoCo run on one GPU (no shuffle). BN must stay per rank (the CCOP
     configs set ``sync_bn = None``): SyncBN would pool the statistics of every
@@ -148,10 +149,14 @@ class CCOP(BaseObjectSelfSupervisor):
         if get_world_size() == 1:
             return self._encode(target, images, boxes)
         shuffled, unshuffle = batch_shuffle_ddp(images)
-        feats, last = self.features(target, shuffled)
-        feats = [batch_unshuffle_ddp(f, unshuffle) for f in feats]
-        last = batch_unshuffle_ddp(last, unshuffle)
-        return self._heads(target, feats, last, boxes)
+        # the boxes travel with their images; the embeddings (not the feature
+        # maps) come back, and the heads have no BN, so this equals unshuffling
+        # the maps first
+        this = torch.argsort(unshuffle).view(get_world_size(), -1)[get_rank()]
+        boxes = torch.cat(all_gather(boxes))[this.to(boxes.device)]
+        image, objects = self._encode(target, shuffled, boxes)
+        return (batch_unshuffle_ddp(image, unshuffle),
+                batch_unshuffle_ddp(objects, unshuffle))
 
     @staticmethod
     def first_slots(ids: Tensor) -> Tensor:
