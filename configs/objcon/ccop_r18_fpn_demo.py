@@ -19,7 +19,7 @@ view_size = 128
 queue_size = 256
 num_boxes = 8
 
-c = 64  # FPN width (256 in CCOP)
+c = 128  # FPN width (256 in CCOP), as the demo detector (mask-rcnn_r18_fpn_demo.py)
 model = dict(
     backbone=dict(depth=18),
     neck=dict(in_channels=[64, 128, 256, 512], out_channels=c),
