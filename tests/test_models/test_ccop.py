@@ -107,3 +107,19 @@ def test_loss_backward_step_queues_and_curriculum(registered):
     assert all(g is not None for g in grads)
     assert all(p.grad is None for p in model.target.parameters())
     assert {'image_queue.features', 'roi_queue.ptr'} <= set(model.state_dict())
+
+
+def test_bad_settings_and_inputs_raise_clear_errors(registered):
+    with pytest.raises(ValueError, match='curriculum lacks'):
+        MODELS.build(dict(tiny_ccop_cfg(), curriculum=dict(iou_floor=(0.8, 0.4))))
+    with pytest.raises(ValueError, match='level thresholds'):
+        MODELS.build(dict(tiny_ccop_cfg(), level_thresholds=(48, 96)))
+    model = MODELS.build(tiny_ccop_cfg())
+    inputs, samples = _batch()
+    for s in samples:  # two pairs
+        vp = s.view_pairs
+        s.view_pairs = ViewPairs(((0, 1), (1, 0)), *(torch.cat([t, t]) for t in (
+            vp.boxes_a, vp.ids_a, vp.boxes_b, vp.ids_b)))
+    data = model.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
+    with pytest.raises(ValueError, match='one pair of views'):
+        model(**data, mode='loss')

@@ -42,6 +42,12 @@ def test_queue_longer_batch_keeps_its_last_rows_and_state_is_saved():
     assert set(state) == {'features', 'ptr'}
     with pytest.raises(ValueError, match='dim'):
         queue.enqueue(torch.zeros(2, 3))
+    with pytest.raises(ValueError, match='size and dim'):
+        FeatureQueue(size=0, dim=4)
+    with pytest.raises(ValueError, match='temperature'):
+        InfoNCELoss(temperature=0)
+    with pytest.raises(ValueError, match='start, end'):
+        LinearCurriculum(iou_floor=(0.8, ))
 
 
 def test_curriculum_values_at_start_middle_end():

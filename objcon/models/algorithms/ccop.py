@@ -193,7 +193,7 @@ class CCOP(BaseObjectSelfSupervisor):
     # ------------------------------------------------------------------ loss
     def loss(self, inputs: List[Tensor], data_samples: Sequence
              ) -> Dict[str, Tensor]:
-        """CCOP's losses on the first pair of views.
+        """CCOP's losses on the pair of views.
 
         Args:
             inputs (list[Tensor]): One normalised (N, 3, H, W) batch per view.
@@ -204,7 +204,11 @@ class CCOP(BaseObjectSelfSupervisor):
             for the log ``iou_floor``, ``shift``, ``log_scale``, ``momentum``,
             ``num_objects`` (valid boxes in the batch).
         """
-        pair = self.view_pairs(data_samples).pair(0)
+        pairs = self.view_pairs(data_samples)
+        if len(pairs) != 1:
+            raise ValueError(f'CCOP contrasts one pair of views, the samples have '
+                             f'{len(pairs)}: configure ObjectViews with one pair')
+        pair = pairs.pair(0)
         schedule = self.curriculum.current()
         valid = self.first_slots(pair.ids_b) & (pair.ids_a == pair.ids_b)
         n, k = pair.ids_b.shape
