@@ -1,4 +1,5 @@
 """Geometry shared by the pipeline transforms and the models (docs/boxes.md)."""
+from .box_jitter import jitter_candidates
 from .boxes import (box_area, box_iou, intersect, nms, whole_image_box,
                     xywh_to_xyxy, xyxy_to_xywh)
 from .pair_slots import PADDINGS, PairSlots, PairSlotSampler
@@ -10,5 +11,5 @@ __all__ = [
     'box_area', 'box_iou', 'intersect', 'nms', 'whole_image_box', 'xywh_to_xyxy',
     'xyxy_to_xywh', 'PADDINGS', 'PairSlots', 'PairSlotSampler', 'boxes_from_view',
     'boxes_to_view', 'jitter_boxes', 'random_resized_crop', 'ViewPair', 'ViewPairs',
-    'boxes_to_rois', 'view_pairs_from_boxes'
+    'boxes_to_rois', 'view_pairs_from_boxes', 'jitter_candidates'
 ]

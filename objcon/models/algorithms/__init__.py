@@ -1,3 +1,4 @@
+from .ccop import CCOP
 from .soco import SoCo
 
-__all__ = ['SoCo']
+__all__ = ['CCOP', 'SoCo']

@@ -82,10 +82,7 @@ class BaseObjectSelfSupervisor(BaseSelfSupervisor):
                 raise ValueError(f'{name} must be in [0, 1], got {tau}')
         self.base_momentum = base_momentum
         self.end_momentum = end_momentum
-        # mmpretrain's CosineEMA weighs the *new* value: m = 1 - tau.
-        self.target_net = ForeachCosineEMA(
-            self.online_modules(), momentum=1 - base_momentum,
-            end_momentum=1 - end_momentum)
+        self.init_target()
         self.proposal_generator = PROPOSAL_GENERATORS.build(proposal_generator) \
             if proposal_generator is not None else None
         self.proposal_view = int(proposal_view)
@@ -99,6 +96,14 @@ class BaseObjectSelfSupervisor(BaseSelfSupervisor):
         """The modules the target network averages (backbone, neck, embedder)."""
         mods = dict(backbone=self.backbone, neck=self.neck, embedder=self.embedder)
         return nn.ModuleDict({k: m for k, m in mods.items() if m is not None})
+
+    def init_target(self) -> None:
+        """(Re)build the target as a copy of :meth:`online_modules`; a subclass
+        that adds online modules after ``__init__`` of the base calls it again."""
+        # mmpretrain's CosineEMA weighs the *new* value: m = 1 - tau.
+        self.target_net = ForeachCosineEMA(
+            self.online_modules(), momentum=1 - self.base_momentum,
+            end_momentum=1 - self.end_momentum)
 
     @property
     def target(self) -> nn.ModuleDict:

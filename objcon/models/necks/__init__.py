@@ -1,1 +1,3 @@
+from .projection_mlp import ProjectionMLP
 
+__all__ = ['ProjectionMLP']

@@ -1,0 +1,37 @@
+# CCOP, 800 epochs on COCO train2017 images (unlabeled: the image folder only, no
+# annotation file is read), 8 GPUs x 32 = 256; selective-search boxes (ccop preset):
+#   python tools/precompute_proposals.py data/coco/train2017 \
+#       data/proposals/coco_train2017_ccop --source ccop --workers 32
+#   tools/dist_train.sh configs/objcon/ccop_r50_fpn_800e_coco.py 8
+# Named variables: data_root, proposal_cache, view_size, queue_size.
+_base_ = [
+    '../_base_/models/ccop_r50_fpn.py',
+    '../_base_/datasets/ccop_views.py',
+    '../_base_/schedules/ccop_sgd_800e.py',
+    '../_base_/soco_runtime.py',
+]
+data_root = 'data/coco/'
+proposal_cache = 'data/proposals/coco_train2017_ccop'
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=8,
+    persistent_workers=True,
+    pin_memory=True,
+    drop_last=True,  # shuffle-BN needs equal batches on every rank
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='UnlabeledImageDataset',
+        data_root=data_root,
+        data_prefix='train2017',
+        with_label=False,
+        pipeline=[
+            dict(type='LoadImageOrSkip'),
+            dict(type='LoadProposals', cache=proposal_cache,
+                 img_root=data_root + 'train2017'),
+            {{_base_.object_views}},
+            dict(type='PackObjectViews'),
+        ]))
+# per-rank BN in the key branch (shuffle-BN); SyncBN would undo the shuffle
+sync_bn = None
+default_hooks = dict(checkpoint=dict(interval=20))
