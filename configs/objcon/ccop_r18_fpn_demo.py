@@ -25,9 +25,7 @@ model = dict(
     neck=dict(in_channels=[64, 128, 256, 512], out_channels=c),
     embedder=dict(projector=dict(in_channels=c * 7 * 7, hid_channels=512)),
     image_projector=dict(in_channels=512, hid_channels=512),
-    queue_size=queue_size,
-    # SoCo's (48, 96, 192, 224) for 224-px views, scaled to 128 px
-    level_thresholds=(27, 55, 110, 128))
+    queue_size=queue_size)
 
 object_views = dict(
     type='ObjectViews',

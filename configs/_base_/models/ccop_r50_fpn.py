@@ -38,6 +38,5 @@ model = dict(
     num_jitters=10,
     curriculum=dict(iou_floor=(0.8, 0.4), shift=(0.15, 0.6),
                     log_scale=(0.35, 1.4)),
-    level_thresholds=(48, 96, 192, 224),
     base_momentum=0.999,
     end_momentum=0.999)

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from objcon.registry import MODELS, PROPOSAL_GENERATORS
 from objcon.structures import PairSlotSampler, ViewPairs, view_pairs_from_boxes
-from ..utils import ForeachCosineEMA
+from ..utils import SOCO_LEVEL_THRESHOLDS, ForeachCosineEMA
 
 TransferMap = Dict[str, List[Tuple[str, str]]]
 
@@ -26,6 +26,8 @@ class BaseObjectSelfSupervisor(BaseSelfSupervisor):
       ``tau(k) = end - (end - base) (cos(pi k / K) + 1) / 2`` over the K training
       iterations (:meth:`update_target`, :meth:`current_momentum`);
     * the batch's :class:`~objcon.structures.ViewPairs` (:meth:`view_pairs`);
+    * scale-aware feature levels of boxes (SoCo's rule, :meth:`scaled_thresholds`,
+      used with :func:`~objcon.models.utils.assign_scale_levels`);
     * optional in-model proposals: a ``PROPOSAL_GENERATORS`` generator on the
       target backbone's last level of one view, whose boxes replace the
       pipeline's (:meth:`propose`, :meth:`view_pairs_from_proposals`);
@@ -49,6 +51,14 @@ class BaseObjectSelfSupervisor(BaseSelfSupervisor):
             slots: :class:`PairSlotSampler` arguments (``num_boxes``,
             ``min_visible_fraction``, ``min_area``, ``padding``) and ``jitter``
             (view a's jitter). Defaults to ``dict(num_boxes=4)``.
+        level_thresholds (Sequence[float]): Upper box scale ``sqrt(w h)`` of each
+            feature level but the last, for views of side
+            ``level_reference_size``; unused with one level. Defaults to
+            SoCo's (48, 96, 192, 224).
+        level_reference_size (int, optional): The thresholds are scaled by the
+            largest view side / this (224-px views: unchanged; objcon's choice for
+            smaller views, e.g. the 128-px demos). None: view pixels as given.
+            Defaults to 224.
         data_preprocessor (dict, optional): Normalises each view. Defaults to
             mmpretrain's SelfSupDataPreprocessor.
         init_cfg (dict, optional): Initialisation config.
@@ -64,6 +74,8 @@ class BaseObjectSelfSupervisor(BaseSelfSupervisor):
                  proposal_generator: Optional[dict] = None,
                  proposal_view: int = 0,
                  pair_slots: Optional[dict] = None,
+                 level_thresholds: Sequence[float] = SOCO_LEVEL_THRESHOLDS,
+                 level_reference_size: Optional[int] = 224,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
@@ -90,6 +102,12 @@ class BaseObjectSelfSupervisor(BaseSelfSupervisor):
         slots.update(pair_slots or {})
         self.slot_jitter = slots.pop('jitter', None)
         self.slot_sampler = PairSlotSampler(**slots)
+        num_levels = self.embedder.num_levels if self.embedder is not None else 1
+        if num_levels > 1 and len(level_thresholds) != num_levels:
+            raise ValueError(f'{len(level_thresholds)} level thresholds for '
+                             f'{num_levels} feature levels')
+        self.level_thresholds = tuple(level_thresholds) if num_levels > 1 else None
+        self.level_reference_size = level_reference_size
 
     # -------------------------------------------------------------- branches
     def online_modules(self) -> nn.ModuleDict:
@@ -148,6 +166,16 @@ class BaseObjectSelfSupervisor(BaseSelfSupervisor):
         return self.features(self.online_modules(), inputs)[0]
 
     # ----------------------------------------------------------------- boxes
+    def scaled_thresholds(self, inputs: Sequence[Tensor]
+                          ) -> Optional[Tuple[float, ...]]:
+        """The level thresholds for views of these sizes (rounded); None with
+        one level."""
+        if self.level_thresholds is None or not self.level_reference_size:
+            return self.level_thresholds
+        side = max(max(x.shape[-2:]) for x in inputs)
+        return tuple(round(t * side / self.level_reference_size)
+                     for t in self.level_thresholds)
+
     @staticmethod
     def view_pairs(data_samples: Sequence) -> ViewPairs:
         """The batch's :class:`ViewPairs`, stacked from its samples."""

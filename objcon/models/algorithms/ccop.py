@@ -9,8 +9,8 @@ from torch import Tensor, nn
 
 from objcon.registry import MODELS
 from objcon.structures import jitter_candidates
-from ..utils import (CCOP_CURRICULUM, SOCO_LEVEL_THRESHOLDS, FeatureQueue,
-                     LinearCurriculum, assign_scale_levels)
+from ..utils import (CCOP_CURRICULUM, FeatureQueue, LinearCurriculum,
+                     assign_scale_levels)
 from .base import BaseObjectSelfSupervisor
 
 
@@ -73,9 +73,6 @@ class CCOP(BaseObjectSelfSupervisor):
         curriculum (dict): ``name=(start, end)`` of ``iou_floor``, ``shift``
             and ``log_scale``. Defaults to CCOP's (0.8->0.4, 0.15->0.6,
             0.35->1.4).
-        level_thresholds (Sequence[float]): Level bounds of
-            :func:`assign_scale_levels` in view pixels. Defaults to SoCo's
-            (48, 96, 192, 224), for 224-px views.
         base_momentum (float): EMA momentum at the start. Defaults to 0.999.
         end_momentum (float): EMA momentum at the end. Defaults to 0.999
             (constant, as the reference).
@@ -94,7 +91,6 @@ class CCOP(BaseObjectSelfSupervisor):
                  feat_dim: int = 128,
                  num_jitters: int = 10,
                  curriculum: Optional[dict] = None,
-                 level_thresholds: Sequence[float] = SOCO_LEVEL_THRESHOLDS,
                  base_momentum: float = 0.999,
                  end_momentum: float = 0.999,
                  **kwargs) -> None:
@@ -113,11 +109,6 @@ class CCOP(BaseObjectSelfSupervisor):
         missing = {'iou_floor', 'shift', 'log_scale'} - set(self.curriculum.ranges)
         if missing:
             raise ValueError(f'curriculum lacks {sorted(missing)}')
-        num_levels = self.embedder.num_levels
-        if num_levels > 1 and len(level_thresholds) != num_levels:
-            raise ValueError(f'{len(level_thresholds)} level thresholds for '
-                             f'{num_levels} feature levels')
-        self.level_thresholds = tuple(level_thresholds) if num_levels > 1 else None
 
     def online_modules(self) -> nn.ModuleDict:
         """Backbone, neck, embedder and (once built) the image projector."""
@@ -131,12 +122,14 @@ class CCOP(BaseObjectSelfSupervisor):
                 ) -> Tuple[Tensor, Tensor]:
         """Image embedding (N, D) and box embeddings (N, M, D) of a branch."""
         feats, last = self.features(branch, images)
-        return self._heads(branch, feats, last, boxes)
+        return self._heads(branch, feats, last, boxes,
+                           self.scaled_thresholds([images]))
 
     def _heads(self, branch: nn.ModuleDict, feats: Sequence[Tensor],
-               last: Tensor, boxes: Tensor) -> Tuple[Tensor, Tensor]:
+               last: Tensor, boxes: Tensor, thresholds: Optional[Sequence[float]]
+               ) -> Tuple[Tensor, Tensor]:
         image = branch['image_projector']((last, ))[0]
-        levels = assign_scale_levels(boxes, self.level_thresholds)
+        levels = assign_scale_levels(boxes, thresholds)
         chunks = branch['embedder'].pool(feats, boxes, levels)
         objects = branch['embedder'].embed(chunks)
         return image, objects.view(*boxes.shape[:2], -1)

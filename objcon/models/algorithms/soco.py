@@ -4,8 +4,7 @@ import torch
 from torch import Tensor
 
 from objcon.registry import MODELS
-from ..utils import (SOCO_LEVEL_THRESHOLDS, assign_scale_levels,
-                     correspondence_mask)
+from ..utils import assign_scale_levels, correspondence_mask
 from .base import BaseObjectSelfSupervisor
 
 POOL_LEVELS = ('all', 'assigned')
@@ -30,25 +29,19 @@ class SoCo(BaseObjectSelfSupervisor):
     Differences from the reference, all opt-in: ``pool_levels='assigned'``
     pools and embeds each box on its assigned level only, the only slot the loss
     uses (1/L of the trunk work; BN statistics then come from one chunk per
-    (view, pair) holding every box on its own level); ``level_reference_size``
-    scales the level thresholds for views smaller than 224 px.
+    (view, pair) holding every box on its own level); the base's
+    ``level_reference_size`` scales the level thresholds for views smaller than
+    224 px.
 
     Args:
         backbone (dict): Backbone config (mmdet's ResNet).
         embedder (dict): :class:`ObjectEmbedder` config.
         head (dict): :class:`ObjectPredictHead` config (predictor + loss).
         neck (dict, optional): mmdet's FPN (P2..P5); None for C4.
-        level_thresholds (Sequence[float]): Scale-aware level bounds
-            (:func:`assign_scale_levels`), for views of side
-            ``level_reference_size``; unused with one level. Defaults to
-            SoCo's (48, 96, 192, 224).
-        level_reference_size (int, optional): The thresholds are scaled by the
-            largest view side / this (224 px views: unchanged). None: the
-            thresholds are view pixels as given. Defaults to 224.
         pool_levels (str): ``'all'`` (the reference) or ``'assigned'``.
             Defaults to ``'all'``.
-        **kwargs: :class:`BaseObjectSelfSupervisor` arguments (momentum,
-            proposal generator, data preprocessor, init).
+        **kwargs: :class:`BaseObjectSelfSupervisor` arguments (momentum, level
+            thresholds, proposal generator, data preprocessor, init).
     """
 
     def __init__(self,
@@ -56,8 +49,6 @@ class SoCo(BaseObjectSelfSupervisor):
                  embedder: dict,
                  head: dict,
                  neck: Optional[dict] = None,
-                 level_thresholds: Sequence[float] = SOCO_LEVEL_THRESHOLDS,
-                 level_reference_size: Optional[int] = 224,
                  pool_levels: str = 'all',
                  **kwargs) -> None:
         super().__init__(backbone=backbone, neck=neck, embedder=embedder,
@@ -65,22 +56,7 @@ class SoCo(BaseObjectSelfSupervisor):
         if pool_levels not in POOL_LEVELS:
             raise ValueError(f'pool_levels must be one of {POOL_LEVELS}, got '
                              f'{pool_levels!r}')
-        num_levels = self.embedder.num_levels
-        if num_levels > 1 and len(level_thresholds) != num_levels:
-            raise ValueError(f'{len(level_thresholds)} level thresholds for '
-                             f'{num_levels} feature levels')
-        self.level_thresholds = tuple(level_thresholds) if num_levels > 1 else None
-        self.level_reference_size = level_reference_size
         self.pool_levels = pool_levels
-
-    def scaled_thresholds(self, inputs: Sequence[Tensor]
-                          ) -> Optional[Tuple[float, ...]]:
-        """The level thresholds for views of these sizes (rounded)."""
-        if self.level_thresholds is None or not self.level_reference_size:
-            return self.level_thresholds
-        side = max(max(x.shape[-2:]) for x in inputs)
-        return tuple(round(t * side / self.level_reference_size)
-                     for t in self.level_thresholds)
 
     def _embed(self, branch, feats: Dict[int, Tuple[Tensor, ...]], sides: List,
                predict: bool) -> List[Tensor]:
