@@ -4,17 +4,12 @@
 # original image, objcon's rule; the reference measures the resized views).
 # Crops are redrawn (up to 10 draws) until the pair has a box.
 # Use: train_pipeline = [LoadImageOrSkip, <a proposal transform>, *view_pipeline]
+_base_ = ['./soco_photometric.py']  # the colour part is SoCo's (and BYOL's)
 view_size = 224
 num_boxes = 50  # the ccop proposal preset keeps at most 50 boxes an image
 ccop_crop = dict(scale=(0.1, 1.0), ratio=(3. / 4., 4. / 3.))
-ccop_photometric = [
-    dict(type='RandomApply',
-         transforms=[dict(type='mmpretrain.ColorJitter', brightness=0.4,
-                          contrast=0.4, saturation=0.2, hue=0.1)],
-         prob=0.8),
-    # torchvision's Grayscale uses ITU-R 601 luma weights; these are in BGR order.
-    dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
-         channel_weights=(0.114, 0.587, 0.299)),
+# ColorJitter(0.4, 0.4, 0.2, 0.1) p 0.8, grey p 0.2, blur sigma U(0.1, 2) p 0.5
+ccop_photometric = _base_.soco_colour + [
     dict(type='mmpretrain.GaussianBlur', magnitude_range=(0.1, 2.0),
          magnitude_std='inf', prob=0.5),
 ]
