@@ -1,7 +1,7 @@
 # CCOP on the embedded demo scenes, sized for a CPU: the model, losses, queues,
 # curriculum and views of ccop_r50_fpn_800e_coco.py with ResNet-18, a narrower FPN
-# and heads, 128-px views (level thresholds scaled to them), small queues and a
-# short schedule. Named variables (--cfg-options NAME=VALUE): data_root,
+# and heads, 128-px views (the model scales the level thresholds to them), small
+# queues and a short schedule. Named variables (--cfg-options NAME=VALUE): data_root,
 # proposal_cache, view_size, queue_size. Boxes: CCOP's selective search,
 # precomputed into the dataset folder:
 #   python tools/precompute_proposals.py data/demo_scenes/train \
@@ -27,21 +27,11 @@ model = dict(
     image_projector=dict(in_channels=512, hid_channels=512),
     queue_size=queue_size)
 
+# the base's views and box rules at the demo's size and box count
 object_views = dict(
-    type='ObjectViews',
-    views=[
-        dict(size=view_size, crop={{_base_.ccop_crop}}, flip_prob=0.5,
-             pipeline={{_base_.ccop_photometric}}),
-        dict(size=view_size, crop={{_base_.ccop_crop}}, flip_prob=0.5,
-             pipeline={{_base_.ccop_photometric}}),
-    ],
-    pairs=[dict(views=(0, 1))],
+    _base_.object_views,
+    views=[dict(v, size=view_size) for v in _base_.object_views['views']],
     num_boxes=num_boxes,
-    max_tries=10,
-    min_boxes=1,
-    min_visible_fraction=0.6,
-    min_area=144,
-    padding='joint',
     backend='cv2')
 train_dataloader = dict(
     batch_size=16,

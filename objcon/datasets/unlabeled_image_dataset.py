@@ -75,7 +75,7 @@ class UnlabeledImageDataset(CustomDataset):
         entries = sorted(walk_files(self.img_prefix, self.extensions))
         if not entries:
             raise InputError(f'found no image under {self.img_prefix!r} (file '
-                               f'names ending in {", ".join(self.extensions)})')
+                             f'names ending in {", ".join(self.extensions)})')
         # Sizes from the walk spare the cache check a second stat per image.
         self._file_sizes = dict(entries)
         return [key for key, _ in entries]

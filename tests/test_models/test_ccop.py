@@ -32,7 +32,6 @@ def tiny_ccop_cfg(c=16, queue_size=32):
         image_projector=dict(type='ProjectionMLP', in_channels=512,
                              hid_channels=64, out_channels=16, with_avg_pool=True),
         queue_size=queue_size, feat_dim=16, num_jitters=4,
-        level_thresholds=(27, 55, 110, 128),
         data_preprocessor=PREPROCESSOR)
 
 

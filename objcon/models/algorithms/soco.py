@@ -102,17 +102,17 @@ class SoCo(BaseObjectSelfSupervisor):
                                      [tuple(view.shape[-2:])] * len(view))
                 pairs = self.view_pairs_from_proposals(boxes, data_samples, pairs)
         thresholds = self.scaled_thresholds(inputs)
+        assigned = self.pool_levels == 'assigned'  # one slot per box
+        num_slot_levels = 1 if assigned else self.embedder.num_levels
         sides, masks = [], []
         for p in pairs.pairs():
             levels_a = assign_scale_levels(p.boxes_a, thresholds)
             levels_b = assign_scale_levels(p.boxes_b, thresholds)
             sides += [(p.a, p.boxes_a, levels_a), (p.b, p.boxes_b, levels_b)]
-            if self.pool_levels == 'assigned':  # one slot per box
+            if assigned:
                 levels_a, levels_b = levels_a * 0, levels_b * 0
-            num_levels = 1 if self.pool_levels == 'assigned' else \
-                self.embedder.num_levels
             masks.append(correspondence_mask(p.ids_a, p.ids_b, levels_a, levels_b,
-                                             num_levels))
+                                             num_slot_levels))
         preds = self._embed(online, feats, sides, predict=True)
         with torch.no_grad():
             projs = self._embed(target, {v: f for v, (f, _) in target_out.items()},
