@@ -101,7 +101,9 @@ def main(argv=None) -> int:
         return 1
     steps = sum(r[k] for r in records for k in
                 ('pretrain_s', 'convert_s', 'finetune_s', 'test_s'))
-    steps += max((r['proposals_s'] for r in records), default=0.)
+    # each proposal cache is computed once and shared by the rows that read it
+    steps += sum({METHODS[r['method']].proposals: r['proposals_s']
+                  for r in records if METHODS[r['method']].proposals}.values())
     overrides = ''.join(f' --{k.replace("_", "-")} {v}' for k, v in changes.items())
     header = (f'objcon-bench `--preset {preset.name}{overrides}` (pretraining '
               f'{preset.pretrain_epochs} epochs, fine-tuning {preset.finetune_iters} '

@@ -6,6 +6,8 @@ Steps: generate the demo scenes if absent -> selective-search proposals of the
 train images (cached) -> SoCo pretraining (R18-FPN, no labels) -> convert the
 checkpoint for mmdet -> fine-tune mmdet's Mask R-CNN on the train split with labels
 -> evaluate on the val split with mmdet's CocoMetric (pycocotools) -> a summary.
+``--method`` pretrains with another row of objcon-bench's method table instead
+(e.g. ``ccop``), through the same steps.
 Each step runs the tool a user would run by hand (tools/make_demo_data.py,
 precompute_proposals.py, train.py, convert_to_mmdet.py, test.py); logs stay in the
 work dir. ``--no-pretrain`` fine-tunes from scratch instead (the baseline).
@@ -21,10 +23,11 @@ sys.path.insert(0, REPO)
 
 from objcon.benchmark import (StepFailed, convert, evaluate, finetune,  # noqa
                               pretrain, run_tool, tool_env)
+from objcon.benchmark.bench import FINETUNE_CONFIG, METHODS  # noqa: E402
 from objcon.datasets.demo_scenes import demo_scenes_exist  # noqa: E402
 
-PRETRAIN_CONFIG = 'configs/objcon/soco_r18_fpn_demo.py'
-FINETUNE_CONFIG = 'configs/benchmarks/mask-rcnn_r18_fpn_demo.py'
+# the methods that pretrain; their configs, proposal presets and transferred parts
+PRETRAINED = [name for name, m in METHODS.items() if m.config]
 
 
 def parse_args(argv=None):
@@ -32,8 +35,11 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data', default='data/demo_scenes',
                         help='demo scenes root (generated if absent)')
+    parser.add_argument('--method', default='soco', choices=PRETRAINED,
+                        help='the pretraining (default soco)')
     parser.add_argument('--pretrain-epochs', type=int, default=4,
-                        help='SoCo epochs over the 400 train images (default 4)')
+                        help='pretraining epochs over the 400 train images '
+                        '(default 4)')
     parser.add_argument('--finetune-iters', type=int, default=300,
                         help='Mask R-CNN fine-tuning iterations (default 300)')
     parser.add_argument('--no-pretrain', action='store_true',
@@ -66,25 +72,31 @@ def main(argv=None) -> int:
         print(f'({time.time() - t:.0f} s)')
 
         load_from = None
+        method = METHODS[args.method]
         if not args.no_pretrain:
-            cache = osp.join(data, 'proposals', 'train_soco')
-            step(f'selective-search proposals of the train images -> {cache}')
-            # Resumes (or returns at once) when the cache is already complete.
-            timings['proposals'] = run_tool(
-                [py, 'tools/precompute_proposals.py', osp.join(data, 'train'),
-                 cache, '--source', 'soco', '--workers', str(args.workers)], env)
+            if method.proposals:
+                source = method.proposals
+                cache = osp.join(data, 'proposals', f'train_{source}')
+                step(f'{source} proposals of the train images -> {cache}')
+                # Resumes (or returns at once) when the cache is already complete.
+                timings['proposals'] = run_tool(
+                    [py, 'tools/precompute_proposals.py', osp.join(data, 'train'),
+                     cache, '--source', source, '--workers', str(args.workers)],
+                    env)
 
             e = args.pretrain_epochs
-            step(f'SoCo pretraining, R18-FPN, {e} epochs, no labels')
+            step(f'{method.label} pretraining, {e} epochs, no labels')
             ckpt, timings['pretrain'] = pretrain(
-                PRETRAIN_CONFIG, osp.join(work, 'pretrain'), e, env)
+                method.config, osp.join(work, 'pretrain'), e, env)
 
-            step('convert the online weights (backbone + FPN) for mmdet')
-            load_from = osp.join(work, 'soco_r18_fpn_demo_mmdet.pth')
-            convert(ckpt, load_from, 'neck', FINETUNE_CONFIG, env)
+            part = 'backbone + FPN' if method.part == 'neck' else method.part
+            step(f'convert the online weights ({part}) for mmdet')
+            name = osp.splitext(osp.basename(method.config))[0]
+            load_from = osp.join(work, f'{name}_mmdet.pth')
+            convert(ckpt, load_from, method.part, FINETUNE_CONFIG, env)
 
         n = args.finetune_iters
-        init = 'scratch' if args.no_pretrain else 'SoCo weights'
+        init = 'scratch' if args.no_pretrain else f'{method.label} weights'
         step(f'fine-tune Mask R-CNN R18-FPN from {init}, {n} iterations, labels')
         ckpt, timings['finetune'] = finetune(
             FINETUNE_CONFIG, osp.join(work, 'finetune'), env, load_from=load_from,

@@ -33,7 +33,9 @@ class Method:
         label (str): What the table and plot call it.
         config (str, optional): Pretraining config; None = no pretraining.
         part (str): What transfers (``convert_to_mmdet.py --part``).
-        proposals (bool): Needs the selective-search cache (precomputed once).
+        proposals (str, optional): The proposal preset whose cache the
+            pretraining reads (``precompute_proposals.py --source``), computed
+            once per bench and data root; None = no cache.
         views (dict): Named config variable of each view size -> its size
             relative to the preset's view size.
         heatmap_warmup (bool): Scale the heat-map warm-up with the schedule.
@@ -43,7 +45,7 @@ class Method:
     label: str
     config: Optional[str]
     part: str = 'backbone'
-    proposals: bool = False
+    proposals: Optional[str] = None
     views: Dict[str, float] = field(default_factory=dict)
     heatmap_warmup: bool = False
     kind: str = 'image'
@@ -59,10 +61,12 @@ METHODS = {m.name: m for m in [
     Method('mocov2', 'MoCo v2 (mmpretrain)', 'configs/baselines/mocov2_r18_demo.py',
            views=dict(view_size=1)),
     Method('soco', 'SoCo (selective search)', 'configs/objcon/soco_r18_fpn_demo.py',
-           part='neck', proposals=True, views=_SOCO_VIEWS, kind='object'),
+           part='neck', proposals='soco', views=_SOCO_VIEWS, kind='object'),
     Method('soco-heatmap', 'SoCo, heat-map boxes',
            'configs/objcon/soco-heatmap_r18_fpn_demo.py', part='neck',
            views=_SOCO_VIEWS, heatmap_warmup=True, kind='object'),
+    Method('ccop', 'CCOP (selective search)', 'configs/objcon/ccop_r18_fpn_demo.py',
+           part='neck', proposals='ccop', views=dict(view_size=1), kind='object'),
 ]}
 
 
@@ -203,9 +207,8 @@ class Bench:
     def record_path(self, method: str, seed: int) -> str:
         return osp.join(self.work_dir, 'records', f'{method}_seed{seed}.json')
 
-    @property
-    def proposal_cache(self) -> str:
-        return osp.join(self.work_dir, 'proposals', 'train_soco')
+    def proposal_cache(self, source: str) -> str:
+        return osp.join(self.work_dir, 'proposals', f'train_{source}')
 
     def plan(self) -> List[Tuple[str, int]]:
         """(method, seed) pairs still to run, seed-major (a partial run has
@@ -226,25 +229,26 @@ class Bench:
                          '--size', str(p.image_size), '--quiet'], self.env,
                         osp.join(self.work_dir, 'logs', 'make_demo_data.log'))
 
-    def ensure_proposals(self, log) -> float:
-        """Selective search of the train images, once per bench (seconds;
-        recorded, so a resumed bench reports the first run's time)."""
-        record = osp.join(self.work_dir, 'proposals', 'time.json')
+    def ensure_proposals(self, source: str, log) -> float:
+        """The ``source`` proposals of the train images, once per bench
+        (seconds; recorded, so a resumed bench reports the first run's time)."""
+        record = osp.join(self.work_dir, 'proposals', f'time_{source}.json')
         if osp.isfile(record):
             with open(record) as f:
                 return json.load(f)['seconds']
-        log(f'selective-search proposals of the train images -> '
-            f'{self.proposal_cache}')
+        cache = self.proposal_cache(source)
+        log(f'{source} proposals of the train images -> {cache}')
         seconds = run_tool(
             [sys.executable, 'tools/precompute_proposals.py',
-             osp.join(self.data, 'train'), self.proposal_cache, '--source', 'soco',
+             osp.join(self.data, 'train'), cache, '--source', source,
              '--workers', str(os.cpu_count() or 1)], self.env,
-            osp.join(self.work_dir, 'logs', 'precompute_proposals.log'))
+            osp.join(self.work_dir, 'logs', f'precompute_proposals_{source}.log'))
         with open(record, 'w') as f:
             json.dump({'seconds': seconds}, f)
         return seconds
 
-    def run_row(self, name: str, seed: int, proposal_seconds: float, log) -> dict:
+    def run_row(self, name: str, seed: int, proposal_seconds: Dict[str, float],
+                log) -> dict:
         """Pretrain -> convert -> fine-tune -> evaluate one (method, seed);
         returns and saves its record."""
         method, p = METHODS[name], self.preset
@@ -252,12 +256,12 @@ class Bench:
         logs = osp.join(row_dir, 'logs')
         record = dict(method=name, label=method.label, kind=method.kind, seed=seed,
                       preset=p.name, pretrain_s=0., convert_s=0.,
-                      proposals_s=proposal_seconds if method.proposals else 0.)
+                      proposals_s=proposal_seconds.get(method.proposals, 0.))
         load_from = None
         if method.config is not None:
             opts = pretrain_options(method, p)
             if method.proposals:
-                opts += [f'proposal_cache={self.proposal_cache}']
+                opts += [f'proposal_cache={self.proposal_cache(method.proposals)}']
             log(f'{name} seed {seed}: pretrain {p.pretrain_epochs} epochs '
                 f'({pretrain_iters(p)} iterations, no labels)')
             ckpt, record['pretrain_s'] = pretrain(
@@ -298,9 +302,9 @@ class Bench:
         self.check_settings()
         self.ensure_data(log)
         todo = self.plan()
-        proposal_seconds = 0.
-        if any(METHODS[m].proposals for m in self.methods):
-            proposal_seconds = self.ensure_proposals(log)
+        sources = dict.fromkeys(METHODS[m].proposals for m, _ in todo
+                                if METHODS[m].proposals)
+        proposal_seconds = {s: self.ensure_proposals(s, log) for s in sources}
         bar = tqdm(total=len(todo), desc='bench rows', unit='row', file=sys.stdout,
                    disable=not todo)
         for name, seed in todo:

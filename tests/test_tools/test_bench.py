@@ -31,11 +31,12 @@ def test_smoke_preset_every_row_has_a_finite_ap(tmp_path, repo_root):
         # training checkpoints are removed once the row is recorded
         kept = [p.name for p in (work / f'{name}_seed0').rglob('*.pth')]
         assert kept == ([] if name == 'scratch' else ['converted.pth'])
-    # only the SoCo row waits for selective search
-    with open(work / 'records' / 'soco_seed0.json') as f:
-        assert json.load(f)['proposals_s'] > 0
-    with open(work / 'records' / 'soco-heatmap_seed0.json') as f:
-        assert json.load(f)['proposals_s'] == 0
+    # the rows that read a proposal cache wait for its selective search, each
+    # its own preset
+    for name in METHODS:
+        with open(work / 'records' / f'{name}_seed0.json') as f:
+            waited = json.load(f)['proposals_s']
+        assert (waited > 0) == (METHODS[name].proposals is not None), name
     table = (work / 'bench.md').read_text()
     for m in METHODS.values():
         assert f'| {m.label} | 1 |' in table
@@ -44,6 +45,8 @@ def test_smoke_preset_every_row_has_a_finite_ap(tmp_path, repo_root):
     # the SoCo pretraining ran with the bench's proposal cache
     dumped = (work / 'soco_seed0' / 'pretrain' / 'soco_r18_fpn_demo.py').read_text()
     assert str(work / 'proposals' / 'train_soco') in dumped
+    dumped = (work / 'ccop_seed0' / 'pretrain' / 'ccop_r18_fpn_demo.py').read_text()
+    assert str(work / 'proposals' / 'train_ccop') in dumped
 
     # a rerun finds every row done
     proc = subprocess.run(cmd + ['--dry-run'], cwd=repo_root, capture_output=True,
