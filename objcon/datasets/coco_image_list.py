@@ -109,10 +109,11 @@ def read_coco_image_list(path: str, chunk_size: int = 1 << 20) -> List[str]:
     key: ``images`` is decoded and reading stops there; any value before it
     (``annotations`` included, in files that put it first) is skipped by its
     brackets and string boundaries, never decoded. COCO's own files put
-    ``images`` before ``annotations``, so their annotations are not even read
-    from the disk. No ground truth can reach pretraining this way, and of a
-    448 MB ``instances_train2017.json`` only the image list is decoded, not the
-    860,001 annotations ``json.load`` would turn into Python objects.
+    ``images`` before ``annotations``, so most of their annotations are not even
+    read from the disk (reading stops within one read past ``images``). No
+    ground truth can reach pretraining this way, and of a 448 MB
+    ``instances_train2017.json`` only the image list is decoded, not the 860,001
+    annotations ``json.load`` would turn into Python objects.
 
     Args:
         path (str): The json file.
