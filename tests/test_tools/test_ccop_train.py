@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.conftest import SOCO_TINY_OPTIONS, soco_schedule_options
+from tests.conftest import REPO_ROOT, SOCO_TINY_OPTIONS, soco_schedule_options
 
 pytestmark = pytest.mark.slow
 
@@ -47,16 +47,17 @@ def _probe_config(tmp_path, repo_root, signal_at=None):
     return str(config)
 
 
-def _options(epochs, checkpoint_interval):
+def _options(epochs):
+    """Tiny settings; one checkpoint, at the end."""
     return ['--cfg-options', *SOCO_TINY_OPTIONS, *soco_schedule_options(epochs),
-            f'default_hooks.checkpoint.interval={checkpoint_interval}',
-            'view_size=96', f'queue_size={QUEUE}']
+            f'default_hooks.checkpoint.interval={epochs}', 'view_size=96',
+            f'queue_size={QUEUE}']
 
 
-def _train(config, work, env, *extra, epochs=EPOCHS):
-    cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work,
-           *extra, *_options(epochs, epochs)]
-    return subprocess.run(cmd, cwd=env['PYTHONPATH'], env=env,
+def _train(config, work, env, *extra):
+    cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work, *extra,
+           *_options(EPOCHS)]
+    return subprocess.run(cmd, cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
 
 
@@ -163,7 +164,7 @@ def test_two_process_gloo_from_a_coco_json_shuffles_keys_and_queues_both_ranks(
     epochs = 3  # 12 images over 2 processes x 4 = 1 iteration an epoch
     proc = subprocess.run(
         ['bash', 'tools/dist_train.sh', _probe_config(tmp_path, repo_root), '2',
-         '--work-dir', work, *_options(epochs, epochs),
+         '--work-dir', work, *_options(epochs),
          f'train_dataloader.dataset.ann_file={image_list}'],
         cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
     out = proc.stdout + proc.stderr
