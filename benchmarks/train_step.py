@@ -117,9 +117,10 @@ def count_flops(fn):
     return counter.get_total_flops()
 
 
-def timed_interleaved(fns, repeats):
-    """Median seconds of each of ``fns`` (dict), repeats interleaved."""
-    for fn in fns.values():  # warm-up
+def timed_interleaved(fns, repeats, warmup=True):
+    """Median seconds of each of ``fns`` (dict), repeats interleaved; without
+    ``warmup`` the caller has already called each once."""
+    for fn in fns.values() if warmup else ():
         fn()
     times = {name: [] for name in fns}
     for _ in range(repeats):

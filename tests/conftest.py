@@ -31,6 +31,17 @@ def tiny_demo_proposals(tiny_demo_root):
     return cache
 
 
+@pytest.fixture(scope='session')
+def tiny_ccop_proposals(tiny_demo_root):
+    """CCOP's selective-search cache of the tiny train split, where the demo CCOP
+    config looks for it (``<root>/proposals/train_ccop``)."""
+    from objcon.proposals import PRESETS, precompute_proposals
+    cache = osp.join(tiny_demo_root, 'proposals', 'train_ccop')
+    precompute_proposals(PRESETS['ccop'], osp.join(tiny_demo_root, 'train'),
+                         cache, show_progress=False)
+    return cache
+
+
 # The demo SoCo config shrunk further for tests: same code path, seconds a run.
 SOCO_TINY_OPTIONS = [
     'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',

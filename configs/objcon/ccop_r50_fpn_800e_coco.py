@@ -1,9 +1,11 @@
-# CCOP, 800 epochs on COCO train2017 images (unlabeled: the image folder only, no
-# annotation file is read), 8 GPUs x 32 = 256; selective-search boxes (ccop preset):
+# CCOP, 800 epochs on COCO train2017 images, 8 GPUs x 32 = 256. The image list is
+# the one of instances_train2017.json, as the reference's, read without its
+# annotations (UnlabeledImageDataset never decodes them; image_list='' walks the
+# train2017 folder instead). Selective-search boxes (ccop preset):
 #   python tools/precompute_proposals.py data/coco/train2017 \
 #       data/proposals/coco_train2017_ccop --source ccop --workers 32
 #   tools/dist_train.sh configs/objcon/ccop_r50_fpn_800e_coco.py 8
-# Named variables: data_root, proposal_cache, view_size, queue_size.
+# Named variables: data_root, image_list, proposal_cache, view_size, queue_size.
 _base_ = [
     '../_base_/models/ccop_r50_fpn.py',
     '../_base_/datasets/ccop_views.py',
@@ -11,6 +13,7 @@ _base_ = [
     '../_base_/soco_runtime.py',
 ]
 data_root = 'data/coco/'
+image_list = 'annotations/instances_train2017.json'
 proposal_cache = 'data/proposals/coco_train2017_ccop'
 train_dataloader = dict(
     batch_size=32,
@@ -24,6 +27,7 @@ train_dataloader = dict(
         type='UnlabeledImageDataset',
         data_root=data_root,
         data_prefix='train2017',
+        ann_file=image_list,
         with_label=False,
         pipeline=[
             dict(type='LoadImageOrSkip'),

@@ -1,4 +1,5 @@
 """An unlabeled image folder that checks its files and proposal caches up front."""
+import os
 from typing import List, Optional, Sequence, Set
 
 from mmengine.logging import MMLogger
@@ -14,7 +15,12 @@ class UnlabeledImageDataset(CustomDataset):
 
     mmpretrain's ``CustomDataset`` (``with_label=False``: a folder, searched
     recursively, or an ``ann_file`` listing paths) with three checks, so that a
-    run does not die at iteration N for something knowable at iteration 0:
+    run does not die at iteration N for something knowable at iteration 0.
+    An ``ann_file`` ending in ``.json`` is a COCO-style json used only for its
+    image list: the ``file_name`` of each entry of ``images``, read by
+    :func:`~objcon.datasets.coco_image_list.read_coco_image_list`, which
+    never decodes ``annotations`` (pretraining sees no ground truth); every
+    listed file must exist under ``data_prefix``. The checks:
 
     * the folder walk follows symbolic links once per real folder (a loop is
       named in a warning, each real file listed once; see
@@ -35,7 +41,8 @@ class UnlabeledImageDataset(CustomDataset):
             ''.
         data_prefix (str | dict): The image folder. Defaults to ''.
         ann_file (str): A text file listing image paths (relative to the image
-            folder), one a line; empty: walk the folder. Defaults to ''.
+            folder), one a line, or a COCO-style ``.json`` (its image list
+            only); empty: walk the folder. Defaults to ''.
         extensions (Sequence[str]): File name endings of images, for the walk.
             Defaults to mmpretrain's (``.jpg``, ``.jpeg``, ``.png``, ``.ppm``,
             ``.bmp``, ``.pgm``, ``.tif``).
@@ -69,6 +76,28 @@ class UnlabeledImageDataset(CustomDataset):
         super().__init__(data_root=data_root, data_prefix=data_prefix,
                          ann_file=ann_file, with_label=False, extensions=extensions,
                          **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        if not self.ann_file.lower().endswith('.json'):
+            return super().load_data_list()
+        from .coco_image_list import read_coco_image_list
+        names = read_coco_image_list(self.ann_file)
+        sizes, absent = {}, []
+        for name in names:
+            try:
+                sizes[name] = os.stat(os.path.join(self.img_prefix, name)).st_size
+            except OSError:
+                absent.append(name)
+        if absent:
+            raise InputError(
+                f'{len(absent)} of the {len(names)} images listed in '
+                f'{self.ann_file!r} are not in {self.img_prefix!r} (e.g. '
+                f'{", ".join(absent[:3])}): is data_prefix the folder of that '
+                f'list?')
+        # Sizes from the listing spare the cache check a second stat per image.
+        self._file_sizes = sizes
+        return [{'img_path': os.path.join(self.img_prefix, name)}
+                for name in names]
 
     def _find_samples(self) -> List[str]:
         from objcon.proposals import walk_files

@@ -134,6 +134,8 @@ def _on_demo_scenes(cfg: Config, demo_root: str, proposals: str) -> None:
                        metainfo=dict(classes=DEMO_CLASSES))
     elif kind in ('CustomDataset', 'UnlabeledImageDataset'):
         dataset.update(data_root=demo_root, data_prefix='train')
+        if dataset.get('ann_file', '').endswith('.json'):  # a COCO image list
+            dataset.ann_file = 'annotations/instances_train.json'
     else:
         raise AssertionError(f'{kind}: teach this test where its demo data are')
     for load in _transforms(cfg, 'LoadProposals'):

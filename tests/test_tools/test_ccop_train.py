@@ -1,38 +1,70 @@
-"""The demo CCOP config through tools/train.py (CPU)."""
+"""The demo CCOP config through tools/train.py and tools/dist_train.sh (CPU)."""
 import glob
 import json
 import math
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import SOCO_TINY_OPTIONS
+from tests.conftest import REPO_ROOT, SOCO_TINY_OPTIONS, soco_schedule_options
 
 pytestmark = pytest.mark.slow
 
 CONFIG = 'configs/objcon/ccop_r18_fpn_demo.py'
-EPOCHS = 4  # 12 images / 4 = 3 iterations an epoch
+EPOCHS = 3  # 12 images / 4 = 3 iterations an epoch
+LAST = 3 * EPOCHS
 QUEUE = 20
+CUT = 4  # the interrupted run stops after this iteration (mid-epoch 2)
+RESUMED = 2  # iterations the resumed run does before it is stopped too
+CURRICULUM = ('iou_floor', 'shift', 'log_scale')
+QUEUE_BUFFERS = [f'{q}.{b}' for q in ('image_queue', 'roi_queue')
+                 for b in ('features', 'ptr')]
 
 
-@pytest.fixture(scope='module')
-def ccop_proposals(tiny_demo_root):
-    """CCOP's selective-search cache of the tiny train split, where the demo
-    config looks for it (``<root>/proposals/train_ccop``)."""
-    from objcon.proposals import PRESETS, precompute_proposals
-    cache = osp.join(tiny_demo_root, 'proposals', 'train_ccop')
-    if not osp.isdir(cache):
-        precompute_proposals(PRESETS['ccop'], osp.join(tiny_demo_root, 'train'),
-                             cache, show_progress=False)
-    return cache
+def _env(root, repo_root):
+    # PYTHONPATH: the probe hook is imported from the tests package
+    return dict(os.environ, OBJCON_DEMO_ROOT=root, PYTHON=sys.executable,
+                OMP_NUM_THREADS='2', PYTHONPATH=repo_root)
+
+
+def _probe_config(tmp_path, repo_root, signal_at=None):
+    """The demo config with the probe hook (tests/test_tools/ccop_probe_hook.py)
+    and, with ``signal_at``, SIGINT at the end of that iteration."""
+    hooks = "probe=dict(type='CCOPProbe')"
+    if signal_at is not None:
+        hooks += f", signal=dict(type='RaiseSignalAtIter', iteration={signal_at})"
+    config = tmp_path / f'ccop_probe_{signal_at}.py'
+    config.write_text(
+        f'_base_ = {osp.join(repo_root, CONFIG)!r}\n'
+        "custom_imports = dict(imports=['objcon', "
+        "'tests.test_engine.raise_signal_hook', "
+        "'tests.test_tools.ccop_probe_hook'], allow_failed_imports=False)\n"
+        f'default_hooks = dict({hooks})\n')
+    return str(config)
+
+
+def _options(epochs):
+    """Tiny settings; one checkpoint, at the end."""
+    return ['--cfg-options', *SOCO_TINY_OPTIONS, *soco_schedule_options(epochs),
+            f'default_hooks.checkpoint.interval={epochs}', 'view_size=96',
+            f'queue_size={QUEUE}']
+
+
+def _train(config, work, env, *extra):
+    cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work, *extra,
+           *_options(EPOCHS)]
+    return subprocess.run(cmd, cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
 
 
 def _scalars(work):
+    """Logged training scalars by iteration, over every run in the work dir."""
     rows = {}
-    for path in glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')):
+    for path in sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))):
         with open(path) as f:
             for line in f:
                 row = json.loads(line)
@@ -41,34 +73,122 @@ def _scalars(work):
     return rows
 
 
-def test_demo_trains_logs_curriculum_and_checkpoints_queues(
-        tiny_demo_root, ccop_proposals, repo_root, tmp_path):
+def _load(path):
     import torch
-    work = str(tmp_path / 'work')
-    cmd = [sys.executable, 'tools/train.py', CONFIG, '--work-dir', work,
-           '--cfg-options', *SOCO_TINY_OPTIONS, f'train_cfg.max_epochs={EPOCHS}',
-           f'param_scheduler.1.T_max={EPOCHS - 1}', f'param_scheduler.1.end={EPOCHS}',
-           f'default_hooks.checkpoint.interval={EPOCHS}', 'view_size=96',
-           f'queue_size={QUEUE}']
-    env = dict(os.environ, OBJCON_DEMO_ROOT=tiny_demo_root, OMP_NUM_THREADS='2')
-    proc = subprocess.run(cmd, cwd=repo_root, env=env, capture_output=True,
-                          text=True, timeout=600)
+    return torch.load(path, weights_only=False, map_location='cpu')
+
+
+@pytest.fixture(scope='module')
+def full_run(tiny_demo_root, tiny_ccop_proposals, repo_root, tmp_path_factory):
+    """The demo config for EPOCHS epochs, uninterrupted: its work dir."""
+    tmp = tmp_path_factory.mktemp('ccop_full')
+    work = str(tmp / 'work')
+    proc = _train(_probe_config(tmp, repo_root), work,
+                  _env(tiny_demo_root, repo_root))
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
-    rows = _scalars(work)
-    last = 3 * EPOCHS
-    assert sorted(rows) == list(range(1, last + 1))
+    return work
+
+
+def test_demo_trains_logs_curriculum_and_checkpoints_queues(full_run):
+    rows = _scalars(full_run)
+    assert sorted(rows) == list(range(1, LAST + 1))
     for row in rows.values():
         for name in ('loss_image', 'loss_object', 'loss_intra'):
             assert math.isfinite(row[name]), (name, row)
     # the curriculum moves with the iteration (logged before the step's update)
     assert rows[1]['iou_floor'] == pytest.approx(0.8)
-    assert rows[last]['iou_floor'] == pytest.approx(0.8 - 0.4 * (last - 1) / last)
-    assert rows[last]['shift'] == pytest.approx(0.15 + 0.45 * (last - 1) / last)
+    assert rows[LAST]['iou_floor'] == pytest.approx(0.8 - 0.4 * (LAST - 1) / LAST)
+    assert rows[LAST]['shift'] == pytest.approx(0.15 + 0.45 * (LAST - 1) / LAST)
     assert rows[1]['momentum'] == pytest.approx(0.999)
     assert all(r['num_objects'] >= 4 for r in rows.values())
     # the queues are in the checkpoint, at the position the run left them
-    state = torch.load(osp.join(work, f'epoch_{EPOCHS}.pth'),
-                       weights_only=False)['state_dict']
-    assert int(state['image_queue.ptr']) == (last * 4) % QUEUE
+    state = _load(osp.join(full_run, f'epoch_{EPOCHS}.pth'))['state_dict']
+    assert int(state['image_queue.ptr']) == (LAST * 4) % QUEUE
     objects = sum(int(r['num_objects']) for r in rows.values())
+    assert int(state['roi_queue.ptr']) == objects % QUEUE
+    # one process: the key branch is not shuffled
+    with open(osp.join(full_run, 'probe_rank0.json')) as f:
+        probe = json.load(f)
+    assert probe['shuffles'] == [] and probe['shuffle_error'] is None
+
+
+def test_interrupt_then_resume_keeps_queues_and_curriculum(
+        full_run, tiny_demo_root, repo_root, tmp_path):
+    import torch
+    env = _env(tiny_demo_root, repo_root)
+    cut = str(tmp_path / 'cut')
+    proc = _train(_probe_config(tmp_path, repo_root, signal_at=CUT), cut, env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 130, out[-3000:]
+    ckpt = osp.join(cut, f'interrupted_iter_{CUT}.pth')
+    assert f'SIGINT received: stopped after iteration {CUT}' in out
+    saved = _load(ckpt)['state_dict']
+    assert int(saved['image_queue.ptr']) == CUT * 4 % QUEUE
+
+    proc = _train(_probe_config(tmp_path, repo_root, signal_at=CUT + RESUMED),
+                  cut, env, '--resume')
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 130, out[-3000:]
+    assert f'Load checkpoint from {ckpt}' in out
+    # the queues the resumed run starts from are the interrupted run's, exactly
+    start = _load(osp.join(cut, 'queues_at_start_rank0.pth'))
+    for name in QUEUE_BUFFERS:
+        assert torch.equal(start[name], saved[name]), name
+    assert saved['roi_queue.features'].abs().sum() > 0
+    # the resumed iterations continue the curriculum and the lr of the full run
+    full, resumed = _scalars(full_run), _scalars(cut)
+    end = CUT + RESUMED
+    assert sorted(resumed) == list(range(1, end + 1))  # none repeated or lost
+    for it in range(CUT + 1, end + 1):
+        for name in CURRICULUM + ('lr', 'momentum'):
+            assert resumed[it][name] == pytest.approx(full[it][name], rel=1e-9), \
+                (it, name)
+    assert resumed[end]['iou_floor'] < resumed[CUT + 1]['iou_floor'] < 0.8
+
+
+def test_two_process_gloo_from_a_coco_json_shuffles_keys_and_queues_both_ranks(
+        tiny_demo_root, tiny_ccop_proposals, repo_root, tmp_path):
+    # the image list of a COCO json whose annotations are not json: the run
+    # works only if they are never decoded (the COCO config's mode)
+    from tests.test_datasets.test_coco_image_list import POISON, coco_text
+    with open(osp.join(tiny_demo_root, 'annotations', 'instances_train.json')) as f:
+        images = json.load(f)['images']
+    image_list = tmp_path / 'instances_train_poisoned.json'
+    image_list.write_text(coco_text(images=images, annotations=POISON))
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    env = dict(_env(tiny_demo_root, repo_root), PORT=str(port),
+               OMP_NUM_THREADS='1')
+    work = str(tmp_path / 'dist')
+    epochs = 3  # 12 images over 2 processes x 4 = 1 iteration an epoch
+    proc = subprocess.run(
+        ['bash', 'tools/dist_train.sh', _probe_config(tmp_path, repo_root), '2',
+         '--work-dir', work, *_options(epochs),
+         f'train_dataloader.dataset.ann_file={image_list}'],
+        cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert 'initialised a gloo process group (rank 1 of 2)' in out
+    assert sorted(_scalars(work)) == list(range(1, epochs + 1))
+    probes = []
+    for rank in (0, 1):
+        with open(osp.join(work, f'probe_rank{rank}.json')) as f:
+            probes.append(json.load(f))
+    # shuffle-BN ran each iteration on each rank: together the ranks encoded
+    # every key image once, and some crossed to the other rank
+    assert [len(p['shuffles']) for p in probes] == [epochs, epochs]
+    # the boxes travel with their images and come back in order: with BN's
+    # running statistics (eval), the shuffled key branch equals the local one
+    assert all(p['shuffle_error'] < 1e-4 for p in probes), probes
+    for it in range(epochs):
+        encoded = [p['shuffles'][it] for p in probes]
+        assert sorted(encoded[0] + encoded[1]) == list(range(8)), encoded
+    assert any(set(p['shuffles'][it]) != set(range(4 * r, 4 * r + 4))
+               for r, p in enumerate(probes) for it in range(epochs))
+    # the queues advanced by both ranks' keys
+    state = _load(osp.join(work, f'epoch_{epochs}.pth'))['state_dict']
+    assert int(state['image_queue.ptr']) == epochs * 2 * 4 % QUEUE
+    objects = sum(sum(p['num_objects']) for p in probes)
+    assert objects > sum(probes[0]['num_objects'])
     assert int(state['roi_queue.ptr']) == objects % QUEUE
