@@ -9,7 +9,6 @@
 # L_image + 0.7 (0.3 L_distill + 0.3 L_point).
 queue_size = 65536
 feat_dim = 128
-region_size = 56  # the views' label maps and the dense maps of the distillation
 teacher_warmup_epochs = 30
 model = dict(
     type='PLRC',
@@ -44,7 +43,7 @@ model = dict(
     queue_size=queue_size,
     feat_dim=feat_dim,
     num_points=16,
-    dense_size=region_size,
+    dense_size=56,  # method configs tie it to the views' region_size
     pair_distance=0.5,
     affinity_scale=1. / 128,
     base_momentum=0.999,
