@@ -4,8 +4,7 @@ import pytest
 import torch
 
 
-@pytest.fixture(scope='module')
-def tiny_plrc():
+def _tiny_plrc():
     from mmengine.config import Config
     from objcon.registry import MODELS
     from objcon.utils import register_all_modules
@@ -20,6 +19,11 @@ def tiny_plrc():
     model = MODELS.build(cfg)
     model.init_weights()
     return model
+
+
+@pytest.fixture(scope='module')
+def tiny_plrc():
+    return _tiny_plrc()
 
 
 def _batch(model, num_images=4, seed=0):
@@ -80,3 +84,21 @@ def test_transfer_map_is_the_backbone(tiny_plrc):
     from objcon.models.algorithms import PLRC
     assert PLRC.transfer_map(dict(type='PLRC')) == dict(
         backbone=[('backbone.', 'backbone.')])
+
+
+@pytest.mark.slow
+def test_the_point_loss_falls_on_a_fixed_batch():
+    """The point loss's gradient reaches the network the right way round: a few
+    SGD steps on one batch (same views, same points) lower it."""
+    model = _tiny_plrc()
+    data = _batch(model, num_images=4, seed=1)
+    optim = torch.optim.SGD(model.parameters(), lr=0.03, momentum=0.9)
+    values = []
+    for _ in range(5):
+        torch.manual_seed(0)  # the same points every step
+        losses = model.loss(data['inputs'], data['data_samples'])
+        values.append(float(losses['loss_point']))
+        optim.zero_grad()
+        losses['loss_point'].backward()
+        optim.step()
+    assert values[-1] < values[0] - 0.1, values
