@@ -115,7 +115,8 @@ def convert_pretrain_checkpoint(path: str, part: str = 'neck',
     state, algo, transfer_map = _read_pretrain_checkpoint(path)
     if part not in transfer_map and part != 'head':
         kind = ('an image-level model: its neck is a projection MLP, not an FPN'
-                if algo.startswith('mmpretrain.') else 'a C4 model: no FPN')
+                if algo.startswith('mmpretrain.') else
+                'a model without an FPN (C4, or a backbone alone)')
         raise CheckpointConversionError(
             f'{path} is {kind} ({algo}); it has no {part} to transfer, only '
             f'{" + ".join(transfer_map)}: use --part backbone')
