@@ -7,7 +7,8 @@ Writes the online (not EMA) weights under mmdet's names, then builds the detecto
 ``--config`` and loads them: it fails unless every transferred key is covered (no
 missing, no unexpected key, equal tensors). ``--detector c4`` converts a
 whole-ResNet backbone (e.g. PLRC's) for a C4 detector: res5 becomes its RoI shared
-head. Fine-tune with ``python tools/train.py DETECTOR_CONFIG --cfg-options load_from=OUT.pth``.
+head. Fine-tune with
+``python tools/train.py DETECTOR_CONFIG --cfg-options load_from=OUT.pth``.
 
 OUT may replace an earlier output of this tool; any other existing file (the input
 itself, a training checkpoint, a file it cannot read) is refused unless --force.

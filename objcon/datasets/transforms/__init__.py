@@ -9,4 +9,5 @@ from .pack_object_views import PackObjectViews
 # crashes under numpy 2 without this.
 patch_mmcv_adjust_hue()
 
-__all__ = ['GridRegionMap', 'LoadImageOrSkip', 'LoadProposals', 'ObjectViews', 'PackObjectViews']
+__all__ = ['GridRegionMap', 'LoadImageOrSkip', 'LoadProposals', 'ObjectViews',
+           'PackObjectViews']

@@ -1,5 +1,5 @@
 """PLRC: point-level region contrast (Bai et al., CVPR 2022)."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F

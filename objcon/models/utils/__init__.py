@@ -9,7 +9,8 @@ from .object_levels import (SOCO_LEVEL_THRESHOLDS, assign_scale_levels,
 from .region_points import features_at_points, sample_common_region_points
 
 __all__ = [
-    'FeatureQueue', 'LinearCurriculum', 'CCOP_CURRICULUM', 'ForeachCosineEMA', 'cosine_momentum', 'SOCO_LEVEL_THRESHOLDS',
+    'FeatureQueue', 'LinearCurriculum', 'CCOP_CURRICULUM', 'ForeachCosineEMA',
+    'cosine_momentum', 'SOCO_LEVEL_THRESHOLDS',
     'assign_scale_levels', 'correspondence_mask', 'forward_per_chunk',
     'grouped_batch_norm', 'supports_grouped_batch_norm', 'close_position_pairs',
     'position_centres', 'features_at_points', 'sample_common_region_points'
