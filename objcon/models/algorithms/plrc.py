@@ -61,6 +61,13 @@ class PLRC(BaseObjectSelfSupervisor):
     Key-branch BN: when distributed, the key images are shuffled across ranks
     (shuffle-BN, as the reference) and the head outputs unshuffled.
 
+    Other deliberate differences from the reference code (docs/plrc.md, with
+    numbers): image and label map flip with one draw; no auxiliary crop of the
+    key view (the reference draws one and never uses it); the sampled key points
+    are contrasted as drawn (the reference re-indexes them by a similarity
+    argmax); the distillation pairs mirror the centres of flipped views; the
+    teacher sees the auxiliary crop after the step's EMA update.
+
     Args:
         backbone (dict): mmdet ResNet config (``out_indices=(3, )``).
         point_projector (dict): Per-position MLP (``ProjectionMLP``).
