@@ -188,22 +188,40 @@ def _fold_bn_into_conv(state: Dict[str, torch.Tensor], target_keys: set,
     return folded
 
 
+def load_detector_config(config: str) -> Config:
+    """A detector config from a path or an ``mmdet::`` name."""
+    if not config.startswith('mmdet::'):
+        return Config.fromfile(config)
+    # Config.fromfile does not resolve `mmdet::` itself; a base does.
+    with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
+        f.write(f'_base_ = {config!r}\n')
+    try:
+        return Config.fromfile(f.name)
+    finally:
+        import os
+        os.unlink(f.name)
+
+
+def detector_kind(config: str) -> str:
+    """``'c4'`` for a detector whose RoI head has a shared head (res5), else
+    ``'fpn'``.
+
+    Args:
+        config (str): Detector config (path or ``mmdet::...``).
+
+    Returns:
+        str: The kind, as :func:`convert_pretrain_checkpoint` takes it.
+    """
+    roi_head = load_detector_config(config).model.get('roi_head') or {}
+    return 'c4' if roi_head.get('shared_head') is not None else 'fpn'
+
+
 def build_detector(config: str):
     """Build an mmdet detector from a config path or an ``mmdet::`` name."""
     from objcon.registry import MODELS
     from objcon.utils import register_all_modules
     register_all_modules(init_default_scope=False)
-    if config.startswith('mmdet::'):
-        # Config.fromfile does not resolve `mmdet::` itself; a base does.
-        with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
-            f.write(f'_base_ = {config!r}\n')
-        try:
-            cfg = Config.fromfile(f.name)
-        finally:
-            import os
-            os.unlink(f.name)
-    else:
-        cfg = Config.fromfile(config)
+    cfg = load_detector_config(config)
     cfg.model.setdefault('backbone', {})['init_cfg'] = None  # no download
     from mmengine.registry import DefaultScope
     scope = cfg.get('default_scope', 'mmdet')

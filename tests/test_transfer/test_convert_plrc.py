@@ -81,3 +81,14 @@ def test_refuses_to_put_more_than_the_backbone_into_a_c4_detector(
         convert_pretrain_checkpoint(path, 'neck', 'c4')
     with pytest.raises(CheckpointConversionError, match="'fpn' or 'c4'"):
         convert_pretrain_checkpoint(path, 'backbone', 'dc5')
+
+
+def test_cli_takes_the_detector_kind_from_the_config(plrc_checkpoint, load_script,
+                                                      tmp_path):
+    path, online = plrc_checkpoint
+    out = str(tmp_path / 'c4.pth')
+    convert = load_script('tools/convert_to_mmdet.py')
+    assert convert.main([path, out, '--part', 'backbone', '--config', C4_VOC]) == 0
+    state = torch.load(out, weights_only=True)['state_dict']
+    assert torch.equal(state['roi_head.shared_head.layer4.0.conv1.weight'],
+                       online['backbone.layer4.0.conv1.weight'])
