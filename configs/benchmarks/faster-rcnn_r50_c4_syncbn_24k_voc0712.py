@@ -34,3 +34,9 @@ train_dataloader = dict(batch_size=2)  # 8 GPUs x 2 = 16
 auto_scale_lr = dict(enable=True, base_batch_size=16)
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=4000))
 custom_hooks = [dict(type='objcon.NonFiniteLossHook')]
+# AP, AP50, AP75 as detectron2's VOC evaluator (PLRC's and MoCo's numbers): the
+# 11-point VOC07 AP at IoU 0.50:0.05:0.95; `mAP` is their mean (AP), AP50 and
+# AP75 are logged per threshold.
+val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points',
+                     iou_thrs=[round(0.5 + 0.05 * i, 2) for i in range(10)])
+test_evaluator = val_evaluator
