@@ -1,11 +1,13 @@
 """Convert an objcon pretraining checkpoint for MMDetection fine-tuning.
 
     python tools/convert_to_mmdet.py PRETRAIN.pth OUT.pth [--part backbone|neck|head]
-        [--config DETECTOR_CONFIG] [--force]
+        [--detector fpn|c4] [--config DETECTOR_CONFIG] [--force]
 
 Writes the online (not EMA) weights under mmdet's names, then builds the detector of
 ``--config`` and loads them: it fails unless every transferred key is covered (no
-missing, no unexpected key, equal tensors). Fine-tune with
+missing, no unexpected key, equal tensors). For a C4 detector (``--detector c4``,
+or a ``--config`` whose RoI head has a shared head) a whole-ResNet backbone (e.g.
+PLRC's) converts with res5 as the RoI shared head. Fine-tune with
 ``python tools/train.py DETECTOR_CONFIG --cfg-options load_from=OUT.pth``.
 
 OUT may replace an earlier output of this tool; any other existing file (the input
@@ -24,7 +26,8 @@ from typing import Optional
 import torch
 
 from objcon.transfer import (TRANSFER_PARTS, CheckpointConversionError,
-                             convert_pretrain_checkpoint, verify_against_detector)
+                             convert_pretrain_checkpoint, detector_kind,
+                             verify_against_detector)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIGS = {
@@ -49,6 +52,10 @@ def parse_args(argv=None):
     parser.add_argument('--part', choices=TRANSFER_PARTS, default='neck',
                         help='what to transfer (cumulative; default: neck = '
                         'backbone + FPN)')
+    parser.add_argument('--detector', choices=('fpn', 'c4'),
+                        help='the kind of detector the weights are for (default: '
+                        'that of --config, else the model\'s own; c4 takes a '
+                        'whole-ResNet backbone with res5 as the RoI shared head)')
     parser.add_argument('--config', help='detector config to check against '
                         '(default: mmdet\'s R50 Mask R-CNN of the architecture)')
     parser.add_argument('--force', action='store_true',
@@ -137,7 +144,11 @@ def main(argv=None) -> int:
         print(f'error: {refused}', file=sys.stderr)
         return 2
     try:
-        state, summary = convert_pretrain_checkpoint(args.checkpoint, args.part)
+        kind = args.detector
+        if kind is None and args.config:
+            kind = detector_kind(args.config)
+        state, summary = convert_pretrain_checkpoint(args.checkpoint, args.part,
+                                                     kind)
         arch = 'c4' if summary['c4'] else 'fpn'
         config = args.config or DEFAULT_CONFIGS[(arch, args.part)]
         report = verify_against_detector(state, config)

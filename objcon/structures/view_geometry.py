@@ -106,6 +106,52 @@ def boxes_from_view(boxes: np.ndarray, crop: np.ndarray, view_wh: Tuple[int, int
     return out * np.array([sx, sy, sx, sy]) + crop[[0, 1, 0, 1]]
 
 
+def label_map_to_view(label_map: np.ndarray, crop: np.ndarray,
+                      map_wh: Tuple[int, int], flip: bool) -> np.ndarray:
+    """A view's label map: nearest sampling of the original image's map.
+
+    Output pixel (i, j) takes the label of the original pixel containing the
+    centre of the view's pixel, ``x = x1 + (j + 0.5) (x2 - x1) / w`` (mirrored on
+    flip) and likewise y. The labels are indexed, never interpolated or cast, so
+    any integer ids (e.g. segment ids > 255) survive.
+
+    Args:
+        label_map (np.ndarray): (H, W) labels of the original image.
+        crop (np.ndarray): (4,) the view's crop xyxy on the original image.
+        map_wh (tuple[int, int]): Width and height of the output map (the
+            view's, or a smaller grid covering the same crop).
+        flip (bool): Whether the view is mirrored horizontally.
+
+    Returns:
+        np.ndarray: (h, w) labels, same dtype as ``label_map``.
+    """
+    height, width = label_map.shape[:2]
+    mw, mh = map_wh
+    x1, y1, x2, y2 = np.asarray(crop, np.float64)
+    xs = x1 + (np.arange(mw) + 0.5) * (x2 - x1) / mw
+    ys = y1 + (np.arange(mh) + 0.5) * (y2 - y1) / mh
+    cols = np.clip(np.floor(xs).astype(np.int64), 0, width - 1)
+    rows = np.clip(np.floor(ys).astype(np.int64), 0, height - 1)
+    if flip:
+        cols = cols[::-1]
+    return np.ascontiguousarray(label_map[rows[:, None], cols[None, :]])
+
+
+def crop_overlap(crop: np.ndarray, other: np.ndarray) -> float:
+    """Intersection area of two crops over the larger crop's area.
+
+    Args:
+        crop (np.ndarray): (4,) xyxy.
+        other (np.ndarray): (4,) xyxy.
+
+    Returns:
+        float: In [0, 1].
+    """
+    pair = np.stack([np.asarray(crop, np.float64), np.asarray(other, np.float64)])
+    inter = box_area(intersect(pair[:1], pair[1]))[0]
+    return float(inter / max(box_area(pair).max(), 1e-12))
+
+
 def jitter_boxes(boxes: np.ndarray, crop: np.ndarray, prob: float = 0.5,
                  shift: float = 0.1, scale: float = 0.1, rng=None) -> np.ndarray:
     """SoCo's box jitter: per box, with probability ``prob``,

@@ -1,7 +1,8 @@
 from .convert import (TRANSFER_PARTS, CheckpointConversionError,
-                      convert_pretrain_checkpoint, verify_against_detector)
+                      convert_pretrain_checkpoint, detector_kind,
+                      verify_against_detector)
 
 __all__ = [
     'TRANSFER_PARTS', 'CheckpointConversionError', 'convert_pretrain_checkpoint',
-    'verify_against_detector'
+    'detector_kind', 'verify_against_detector'
 ]

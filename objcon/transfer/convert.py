@@ -15,6 +15,11 @@ Parts, cumulative:
   (``roi_head.bbox_head.shared_convs.0-3``, ``shared_fcs.0``); a C4 model has
   nothing more than its backbone part.
 
+A model whose backbone is a whole ResNet (res2-res5, e.g. PLRC, or the backbone of
+an FPN model) also converts for a C4 detector (``detector='c4'``): res5
+(``backbone.layer4``) becomes the detector's RoI shared head
+(``roi_head.shared_head.layer4``).
+
 A detector whose FPN has no norm layers (mmdet's stock configs) gets the pretrained
 FPN with each BN folded into its conv (weight scaled, bias set): the same function
 the pretrained FPN computes in eval mode.
@@ -79,7 +84,8 @@ def _read_pretrain_checkpoint(path: str
     return ckpt['state_dict'], algo, cls.transfer_map(cfg.model)
 
 
-def convert_pretrain_checkpoint(path: str, part: str = 'neck'
+def convert_pretrain_checkpoint(path: str, part: str = 'neck',
+                                detector: Optional[str] = None
                                 ) -> Tuple['OrderedDict[str, torch.Tensor]', dict]:
     """Map the online weights of an objcon pretraining checkpoint to mmdet names.
 
@@ -88,6 +94,9 @@ def convert_pretrain_checkpoint(path: str, part: str = 'neck'
             pretraining config.
         part (str): ``backbone``, ``neck`` (backbone + FPN) or ``head`` (+ the box
             head trunk). Defaults to ``neck``.
+        detector (str, optional): ``'fpn'`` or ``'c4'``: the kind of detector
+            the weights are for. Defaults to None: the model's own kind (C4 for
+            C4 models, FPN otherwise).
 
     Returns:
         tuple: The detector-named state dict and a summary dict (algorithm, part,
@@ -100,10 +109,14 @@ def convert_pretrain_checkpoint(path: str, part: str = 'neck'
     if part not in TRANSFER_PARTS:
         raise CheckpointConversionError(
             f'part must be one of {TRANSFER_PARTS}, got {part!r}')
+    if detector not in (None, 'fpn', 'c4'):
+        raise CheckpointConversionError(
+            f"detector must be 'fpn' or 'c4', got {detector!r}")
     state, algo, transfer_map = _read_pretrain_checkpoint(path)
     if part not in transfer_map and part != 'head':
         kind = ('an image-level model: its neck is a projection MLP, not an FPN'
-                if algo.startswith('mmpretrain.') else 'a C4 model: no FPN')
+                if algo.startswith('mmpretrain.') else
+                'a model without an FPN (C4, or a backbone alone)')
         raise CheckpointConversionError(
             f'{path} is {kind} ({algo}); it has no {part} to transfer, only '
             f'{" + ".join(transfer_map)}: use --part backbone')
@@ -112,16 +125,36 @@ def convert_pretrain_checkpoint(path: str, part: str = 'neck'
     is_c4 = 'neck' not in transfer_map and any(
         dst.startswith('roi_head.shared_head.')
         for _, dst in transfer_map.get('backbone', []))
+    if detector == 'fpn' and is_c4:
+        raise CheckpointConversionError(
+            f'{path} is a C4 model ({algo}): its res5 is an RoI head, not a '
+            'backbone stage; it converts for C4 detectors only')
+    if detector == 'c4' and not is_c4:
+        if part != 'backbone':
+            raise CheckpointConversionError(
+                f'a C4 detector takes the backbone only (res5 as its RoI '
+                f'shared head), not the {part}: use --part backbone')
+        if not any(k.startswith('backbone.layer4.') for k in online):
+            raise CheckpointConversionError(
+                f'{path} ({algo}) has no res5 (backbone.layer4) for the C4 '
+                "detector's RoI shared head")
+        # res5 of a whole ResNet is the C4 detector's RoI shared head
+        transfer_map = dict(backbone=[
+            ('backbone.layer4.', 'roi_head.shared_head.layer4.'),
+            *[(src, dst) for src, dst in transfer_map['backbone']]])
+        is_c4 = True
     wanted = TRANSFER_PARTS[:TRANSFER_PARTS.index(part) + 1]
     out, counts = OrderedDict(), {}
     for name in wanted:
         if name not in transfer_map:
             continue
         n = 0
+        taken = set()  # the first (most specific) prefix of a key wins
         for src, dst in transfer_map[name]:
             for k, v in online.items():
-                if k.startswith(src):
+                if k.startswith(src) and k not in taken:
                     out[dst + k[len(src):]] = v.clone()
+                    taken.add(k)
                     n += 1
         if n == 0:
             raise CheckpointConversionError(
@@ -155,22 +188,40 @@ def _fold_bn_into_conv(state: Dict[str, torch.Tensor], target_keys: set,
     return folded
 
 
+def load_detector_config(config: str) -> Config:
+    """A detector config from a path or an ``mmdet::`` name."""
+    if not config.startswith('mmdet::'):
+        return Config.fromfile(config)
+    # Config.fromfile does not resolve `mmdet::` itself; a base does.
+    with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
+        f.write(f'_base_ = {config!r}\n')
+    try:
+        return Config.fromfile(f.name)
+    finally:
+        import os
+        os.unlink(f.name)
+
+
+def detector_kind(config: str) -> str:
+    """``'c4'`` for a detector whose RoI head has a shared head (res5), else
+    ``'fpn'``.
+
+    Args:
+        config (str): Detector config (path or ``mmdet::...``).
+
+    Returns:
+        str: The kind, as :func:`convert_pretrain_checkpoint` takes it.
+    """
+    roi_head = load_detector_config(config).model.get('roi_head') or {}
+    return 'c4' if roi_head.get('shared_head') is not None else 'fpn'
+
+
 def build_detector(config: str):
     """Build an mmdet detector from a config path or an ``mmdet::`` name."""
     from objcon.registry import MODELS
     from objcon.utils import register_all_modules
     register_all_modules(init_default_scope=False)
-    if config.startswith('mmdet::'):
-        # Config.fromfile does not resolve `mmdet::` itself; a base does.
-        with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
-            f.write(f'_base_ = {config!r}\n')
-        try:
-            cfg = Config.fromfile(f.name)
-        finally:
-            import os
-            os.unlink(f.name)
-    else:
-        cfg = Config.fromfile(config)
+    cfg = load_detector_config(config)
     cfg.model.setdefault('backbone', {})['init_cfg'] = None  # no download
     from mmengine.registry import DefaultScope
     scope = cfg.get('default_scope', 'mmdet')

@@ -67,10 +67,18 @@ def _type_name(transform: dict) -> str:
     return str(transform.get('type', '')).split('.')[-1]
 
 
+def _train_set(cfg: Config) -> ConfigDict:
+    """The train dataset that holds the pipeline (the first of a concatenation,
+    e.g. VOC07 + VOC12)."""
+    dataset = cfg.train_dataloader.dataset
+    if _type_name(dataset) == 'ConcatDataset':
+        return dataset.datasets[0]
+    return dataset
+
+
 def _transforms(cfg: Config, name: str) -> list:
     """The train pipeline's transforms of type ``name``, nested ones included."""
-    return [t for t in _walk(cfg.train_dataloader.dataset.pipeline)
-            if _type_name(t) == name]
+    return [t for t in _walk(_train_set(cfg).pipeline) if _type_name(t) == name]
 
 
 def _without_downloads(model_cfg: ConfigDict) -> None:
@@ -128,6 +136,10 @@ def _on_demo_scenes(cfg: Config, demo_root: str, proposals: str) -> None:
     """Point the train set at the demo scenes, shrink the inputs."""
     dataset = cfg.train_dataloader.dataset
     kind = _type_name(dataset)
+    if kind == 'ConcatDataset':  # VOC07+12: the demo scenes in COCO format instead
+        dataset = cfg.train_dataloader.dataset = ConfigDict(
+            type='CocoDataset', pipeline=_train_set(cfg).pipeline)
+        kind = 'CocoDataset'
     if kind == 'CocoDataset':
         dataset.update(data_root=demo_root, ann_file='annotations/instances_train.json',
                        data_prefix=dict(img='train/'),
@@ -163,7 +175,7 @@ def test_every_config_directory_is_covered():
 def test_config_builds_its_model_and_train_pipeline(config, tmp_path):
     cfg = _load(config, str(tmp_path))
     _without_downloads(cfg.model)
-    pipeline = cfg.train_dataloader.dataset.pipeline
+    pipeline = _train_set(cfg).pipeline
     assert _type_name(pipeline[0]) in ('LoadImageFromFile', 'LoadImageOrSkip')
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         for transform in pipeline:

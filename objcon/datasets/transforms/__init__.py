@@ -1,4 +1,5 @@
 from objcon.utils.mmcv_compat import patch_mmcv_adjust_hue
+from .grid_region_map import GridRegionMap
 from .load_image_or_skip import LoadImageOrSkip
 from .load_proposals import LoadProposals
 from .object_views import ObjectViews
@@ -8,4 +9,5 @@ from .pack_object_views import PackObjectViews
 # crashes under numpy 2 without this.
 patch_mmcv_adjust_hue()
 
-__all__ = ['LoadImageOrSkip', 'LoadProposals', 'ObjectViews', 'PackObjectViews']
+__all__ = ['GridRegionMap', 'LoadImageOrSkip', 'LoadProposals', 'ObjectViews',
+           'PackObjectViews']

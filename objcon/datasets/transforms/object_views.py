@@ -9,9 +9,11 @@ from mmcv.transforms import BaseTransform
 
 from objcon.registry import TRANSFORMS
 from objcon.structures import (PairSlotSampler, ViewPairs, boxes_to_view,
+                               crop_overlap, label_map_to_view,
                                random_resized_crop)
 
-_VIEW_KEYS = {'size', 'crop', 'source', 'flip_prob', 'pipeline', 'box_cutout'}
+_VIEW_KEYS = {'size', 'crop', 'source', 'flip_prob', 'pipeline', 'box_cutout',
+              'overlap'}
 _PAIR_KEYS = {'views', 'jitter', 'boxes_from'}
 
 
@@ -24,6 +26,9 @@ class ObjectViews(BaseTransform):
     contrasted, whether the first view's boxes are jittered, whether the boxes are
     those of another pair). Proposal boxes are selected per pair, carried through
     every view's crop, resize and flip, and emitted as docs/boxes.md describes.
+    Region-level recipes (PLRC, DetCon) carry an integer label map of the image
+    (``region_map``) through the same crops and flips instead, or as well; a recipe
+    without boxes has no pairs.
 
     Per call:
 
@@ -69,6 +74,11 @@ class ObjectViews(BaseTransform):
       ``U(*area)`` x box area, centred uniformly inside the box, is set to ``fill``
       (a BGR value or int). With ``clip_to_box`` the square is cut to the box's
       whole pixels; the reference lets it spill over (``clip_to_box=False``).
+    - ``overlap`` (dict | None): ``dict(view=i, min_fraction=0.5, max_tries=100)``:
+      redraw this view's crop (``max_tries`` draws at most, the last one kept)
+      until its intersection with the crop of the earlier view ``i`` covers at
+      least ``min_fraction`` of the larger of the two crops (PLRC's auxiliary
+      crops). Needs ``crop``. Defaults to None.
 
     Pair spec keys:
 
@@ -97,17 +107,24 @@ class ObjectViews(BaseTransform):
     ``dict(size=112, source=1, pipeline=v23_photometric)`` as V4 with the pair
     ``dict(views=(0, 3), boxes_from=0)``. CCOP: two views
     ``dict(size=224, crop=dict(scale=(0.1, 1.)))``, ``min_visible_fraction=0.6``,
-    ``min_area=144``.
+    ``min_area=144``. PLRC: no pairs, four 224-px views with
+    ``crop=dict(scale=(0.2, 1.))``, views 2 and 3 with
+    ``overlap=dict(view=0)`` and ``overlap=dict(view=1)`` (the auxiliary crops),
+    ``region_map=dict(size=56)`` after ``GridRegionMap``.
 
     Required keys: ``img`` (HxWx3 uint8), ``proposals`` ((N, 4) float32 xyxy on
-    ``img``; missing or empty means none).
+    ``img``; missing or empty means none); with ``region_map``, the key it names
+    ((H, W) integer labels of ``img``, any integer dtype).
 
     Modified keys: ``img`` (list of views, in ``views`` order), ``img_shape`` (list
-    of the views' (h, w)).
+    of the views' (h, w)); with ``region_map``, its key: the list of the views'
+    label maps, each (h, w) of the configured size, nearest-sampled
+    (:func:`~objcon.structures.label_map_to_view`: the label of the original pixel
+    under each map pixel's centre), flipped with its view, dtype kept.
 
     Added keys: ``view_pairs`` (:class:`~objcon.structures.ViewPairs` of the image:
     (P, K, 4) float32 boxes and (P, K) int64 ids of each view, in ``pairs``
-    order),
+    order; absent without pairs),
     ``view_params`` (per view: ``crop`` (4,) float32 xyxy on the original image,
     ``flip`` bool, ``img_shape`` (h, w)).
 
@@ -116,7 +133,8 @@ class ObjectViews(BaseTransform):
 
     Args:
         views (Sequence[dict]): View specs, see above.
-        pairs (Sequence[dict]): Pair specs, see above.
+        pairs (Sequence[dict]): Pair specs, see above. Defaults to () (no
+            boxes: region-level recipes).
         num_boxes (int): Slots per pair, K. Defaults to 4.
         max_tries (int): Crop draws at most. Defaults to 5.
         min_boxes (int, optional): Boxes every pair should have at the first draw.
@@ -132,11 +150,14 @@ class ObjectViews(BaseTransform):
         interpolation (str): Resize interpolation. Defaults to 'bilinear'.
         backend (str): Resize backend, 'pillow' (as the reference: antialiased
             bilinear) or 'cv2' (faster). Defaults to 'pillow'.
+        region_map (dict, optional): ``dict(key='region_map', size=56)``: carry
+            the label map at ``results[key]`` into every view at ``size`` (int or
+            (w, h)). Defaults to None (no label map).
     """
 
     def __init__(self,
                  views: Sequence[dict],
-                 pairs: Sequence[dict],
+                 pairs: Sequence[dict] = (),
                  num_boxes: int = 4,
                  max_tries: int = 5,
                  min_boxes: Optional[int] = None,
@@ -144,7 +165,8 @@ class ObjectViews(BaseTransform):
                  min_area: float = 0.,
                  padding: str = 'per_view',
                  interpolation: str = 'bilinear',
-                 backend: str = 'pillow') -> None:
+                 backend: str = 'pillow',
+                 region_map: Optional[dict] = None) -> None:
         if max_tries < 1:
             raise ValueError(f'max_tries must be >= 1, got {max_tries}')
         if backend not in ('pillow', 'cv2'):
@@ -156,7 +178,13 @@ class ObjectViews(BaseTransform):
         self.pairs: List[dict] = []
         for i, p in enumerate(pairs):  # a pair may refer to earlier ones
             self.pairs.append(self._parse_pair(i, p))
-        assert self.pairs, 'ObjectViews needs at least one pair'
+        if region_map is not None:
+            unknown = set(region_map) - {'key', 'size'}
+            assert not unknown, f'region_map: unknown keys {unknown}'
+            size = region_map.get('size', 56)
+            size = (size, size) if isinstance(size, int) else tuple(size)
+            region_map = dict(key=region_map.get('key', 'region_map'), size=size)
+        self.region_map = region_map
         self.num_boxes = num_boxes
         self.max_tries = max_tries
         self.min_boxes = max(num_boxes // 2, 1) if min_boxes is None else min_boxes
@@ -186,6 +214,18 @@ class ObjectViews(BaseTransform):
             cut = dict(prob=0.5, area=(0.1, 0.3), fill=0, clip_to_box=True)
             cut.update(view['box_cutout'])
             view['box_cutout'] = cut
+        if spec.get('overlap') is not None:
+            rule = dict(min_fraction=0.5, max_tries=100)
+            rule.update(spec['overlap'])
+            assert set(rule) == {'view', 'min_fraction', 'max_tries'}, \
+                f'view {index}: overlap takes view, min_fraction, max_tries'
+            assert 0 <= rule['view'] < index, \
+                f'view {index}: overlap must refer to an earlier view'
+            assert view['crop'] is not None, f'view {index}: overlap needs a crop'
+            assert rule['max_tries'] >= 1
+            view['overlap'] = rule
+        else:
+            view['overlap'] = None
         return view
 
     def _parse_pair(self, index: int, spec: dict) -> dict:
@@ -223,8 +263,16 @@ class ObjectViews(BaseTransform):
                 crops.append(crops[view['source']])
             elif view['crop'] is None:
                 crops.append(np.array([0, 0, width, height], dtype=np.float64))
-            else:
+            elif view['overlap'] is None:
                 crops.append(random_resized_crop(img_hw, **view['crop']))
+            else:
+                rule = view['overlap']
+                for _ in range(rule['max_tries']):
+                    crop = random_resized_crop(img_hw, **view['crop'])
+                    if crop_overlap(crop, crops[rule['view']]) >= \
+                            rule['min_fraction']:
+                        break
+                crops.append(crop)
         return crops
 
     def _select(self, props: np.ndarray,
@@ -359,16 +407,39 @@ class ObjectViews(BaseTransform):
 
         results['img'] = out_views
         results['img_shape'] = [v.shape[:2] for v in out_views]
-        results['view_pairs'] = ViewPairs.from_slots(
-            [p['views'] for p in self.pairs], pair_boxes)
+        if self.pairs:
+            results['view_pairs'] = ViewPairs.from_slots(
+                [p['views'] for p in self.pairs], pair_boxes)
+        if self.region_map is not None:
+            results[self.region_map['key']] = self._region_maps(
+                results, img_hw, crops, flips)
         results['view_params'] = [
             dict(crop=crop.astype(np.float32), flip=flip, img_shape=v.shape[:2])
             for crop, flip, v in zip(crops, flips, out_views)
         ]
         return results
 
+    def _region_maps(self, results: Dict, img_hw: Tuple[int, int],
+                     crops: List[np.ndarray], flips: List[bool]
+                     ) -> List[np.ndarray]:
+        """Each view's label map, from the image's at ``region_map['key']``."""
+        key = self.region_map['key']
+        if key not in results:
+            raise KeyError(
+                f'ObjectViews carries a label map from results[{key!r}], which '
+                'is missing: put a transform that writes it (e.g. GridRegionMap) '
+                'before ObjectViews')
+        labels = np.asarray(results[key])
+        if labels.shape != tuple(img_hw) or labels.dtype.kind not in 'iu':
+            raise ValueError(
+                f'results[{key!r}] must be an integer label map of the image '
+                f'(shape {tuple(img_hw)}), got {labels.dtype} {labels.shape}')
+        return [label_map_to_view(labels, crop, self.region_map['size'], flip)
+                for crop, flip in zip(crops, flips)]
+
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(views={self.views}, '
                 f'pairs={self.pairs}, num_boxes={self.num_boxes}, '
                 f'max_tries={self.max_tries}, min_boxes={self.min_boxes}, '
-                f'sampler={self.sampler}, backend={self.backend})')
+                f'sampler={self.sampler}, backend={self.backend}, '
+                f'region_map={self.region_map})')

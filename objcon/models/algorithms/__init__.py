@@ -1,4 +1,5 @@
 from .ccop import CCOP
+from .plrc import PLRC
 from .soco import SoCo
 
-__all__ = ['CCOP', 'SoCo']
+__all__ = ['CCOP', 'PLRC', 'SoCo']

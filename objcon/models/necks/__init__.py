@@ -1,3 +1,4 @@
+from .dino_projection_head import DINOProjectionHead
 from .projection_mlp import ProjectionMLP
 
-__all__ = ['ProjectionMLP']
+__all__ = ['DINOProjectionHead', 'ProjectionMLP']

@@ -1,3 +1,4 @@
+from .dense_correspondence import close_position_pairs, position_centres
 from .feature_queue import FeatureQueue
 from .foreach_cosine_ema import ForeachCosineEMA, cosine_momentum
 from .grouped_batch_norm import (forward_per_chunk, grouped_batch_norm,
@@ -5,9 +6,12 @@ from .grouped_batch_norm import (forward_per_chunk, grouped_batch_norm,
 from .linear_curriculum import CCOP_CURRICULUM, LinearCurriculum
 from .object_levels import (SOCO_LEVEL_THRESHOLDS, assign_scale_levels,
                             correspondence_mask)
+from .region_points import features_at_points, sample_common_region_points
 
 __all__ = [
-    'FeatureQueue', 'LinearCurriculum', 'CCOP_CURRICULUM', 'ForeachCosineEMA', 'cosine_momentum', 'SOCO_LEVEL_THRESHOLDS',
+    'FeatureQueue', 'LinearCurriculum', 'CCOP_CURRICULUM', 'ForeachCosineEMA',
+    'cosine_momentum', 'SOCO_LEVEL_THRESHOLDS',
     'assign_scale_levels', 'correspondence_mask', 'forward_per_chunk',
-    'grouped_batch_norm', 'supports_grouped_batch_norm'
+    'grouped_batch_norm', 'supports_grouped_batch_norm', 'close_position_pairs',
+    'position_centres', 'features_at_points', 'sample_common_region_points'
 ]
