@@ -48,6 +48,7 @@ from benchmarks.train_step import count_flops, timed_interleaved  # noqa: E402
 METHODS: Dict[str, Tuple[str, Optional[str]]] = {
     'SoCo': ('configs/objcon/soco_r18_fpn_demo.py', 'soco'),
     'CCOP': ('configs/objcon/ccop_r18_fpn_demo.py', 'ccop'),
+    'PLRC': ('configs/objcon/plrc_r18_demo.py', None),
 }
 
 COLUMNS = ('method', 'views', 's / step', 'images/s', 'bare s', 'time / bare',

@@ -16,7 +16,9 @@ _base_ = [
 data_root = '{{$OBJCON_DEMO_ROOT:data/demo_scenes}}/'
 view_size = 96
 region_size = 12
-queue_size = 1024
+# shorter than the 400 train images (as the MoCo v2 baseline): a longer queue holds
+# stale keys of the very images in the batch as negatives
+queue_size = 256
 teacher_warmup_epochs = 2
 
 model = dict(

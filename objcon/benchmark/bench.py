@@ -67,6 +67,8 @@ METHODS = {m.name: m for m in [
            views=_SOCO_VIEWS, heatmap_warmup=True, kind='object'),
     Method('ccop', 'CCOP (selective search)', 'configs/objcon/ccop_r18_fpn_demo.py',
            part='neck', proposals='ccop', views=dict(view_size=1), kind='object'),
+    Method('plrc', 'PLRC (grid regions)', 'configs/objcon/plrc_r18_demo.py',
+           views=dict(view_size=1), kind='object'),
 ]}
 
 
