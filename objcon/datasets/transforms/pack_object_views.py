@@ -17,10 +17,10 @@ class PackObjectViews(BaseTransform):
     ``ObjectViews``' ``views`` (BGR kept; mean/std and channel order are the data
     preprocessor's job). Output ``data_samples``: a ``BaseDataElement`` whose
     ``view_pairs`` is the image's :class:`~objcon.structures.ViewPairs` (moved to
-    the device with the sample by the data preprocessor). Metainfo of the sample:
-    the ``meta_keys`` present in the results.
+    the device with the sample by the data preprocessor), when ``ObjectViews`` made
+    pairs. Metainfo of the sample: the ``meta_keys`` present in the results.
 
-    Required keys: ``img`` (list of HxWx3 uint8), ``view_pairs``.
+    Required keys: ``img`` (list of HxWx3 uint8). Optional: ``view_pairs``.
 
     Args:
         meta_keys (Sequence[str]): Keys copied into the sample's metainfo when
@@ -54,7 +54,8 @@ class PackObjectViews(BaseTransform):
 
         metainfo = {k: results[k] for k in self.meta_keys if k in results}
         data_sample = BaseDataElement(metainfo=metainfo)
-        data_sample.view_pairs = results['view_pairs']
+        if 'view_pairs' in results:
+            data_sample.view_pairs = results['view_pairs']
         return dict(inputs=inputs, data_samples=data_sample)
 
     def __repr__(self) -> str:
