@@ -5,9 +5,10 @@ from .grouped_batch_norm import (forward_per_chunk, grouped_batch_norm,
 from .linear_curriculum import CCOP_CURRICULUM, LinearCurriculum
 from .object_levels import (SOCO_LEVEL_THRESHOLDS, assign_scale_levels,
                             correspondence_mask)
+from .shuffle_bn import forward_shuffled
 
 __all__ = [
     'FeatureQueue', 'LinearCurriculum', 'CCOP_CURRICULUM', 'ForeachCosineEMA', 'cosine_momentum', 'SOCO_LEVEL_THRESHOLDS',
     'assign_scale_levels', 'correspondence_mask', 'forward_per_chunk',
-    'grouped_batch_norm', 'supports_grouped_batch_norm'
+    'grouped_batch_norm', 'supports_grouped_batch_norm', 'forward_shuffled'
 ]
