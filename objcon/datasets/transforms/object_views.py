@@ -119,9 +119,9 @@ class ObjectViews(BaseTransform):
     Modified keys: ``img`` (list of views, in ``views`` order), ``img_shape`` (list
     of the views' (h, w)).
 
-    Added keys: ``view_pairs`` (with pairs only; :class:`~objcon.structures.ViewPairs` of the image:
-    (P, K, 4) float32 boxes and (P, K) int64 ids of each view, in ``pairs``
-    order),
+    Added keys: ``view_pairs`` (with pairs only;
+    :class:`~objcon.structures.ViewPairs` of the image: (P, K, 4) float32 boxes and
+    (P, K) int64 ids of each view, in ``pairs`` order),
     ``view_params`` (per view: ``crop`` (4,) float32 xyxy on the original image,
     ``flip`` bool, ``img_shape`` (h, w)).
 
