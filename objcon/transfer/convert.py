@@ -79,6 +79,14 @@ def _read_pretrain_checkpoint(path: str
     return ckpt['state_dict'], algo, cls.transfer_map(cfg.model)
 
 
+def is_c4_map(transfer_map: dict) -> bool:
+    """Whether a transfer map is a C4 model's: no FPN, and res5 goes to the
+    detector's RoI shared head with the backbone."""
+    return 'neck' not in transfer_map and any(
+        dst.startswith('roi_head.shared_head.')
+        for _, dst in transfer_map.get('backbone', []))
+
+
 def convert_pretrain_checkpoint(path: str, part: str = 'neck'
                                 ) -> Tuple['OrderedDict[str, torch.Tensor]', dict]:
     """Map the online weights of an objcon pretraining checkpoint to mmdet names.
@@ -102,16 +110,17 @@ def convert_pretrain_checkpoint(path: str, part: str = 'neck'
             f'part must be one of {TRANSFER_PARTS}, got {part!r}')
     state, algo, transfer_map = _read_pretrain_checkpoint(path)
     if part not in transfer_map and part != 'head':
-        kind = ('an image-level model: its neck is a projection MLP, not an FPN'
-                if algo.startswith('mmpretrain.') else 'a C4 model: no FPN')
+        if algo.startswith('mmpretrain.'):
+            kind = 'an image-level model: its neck is a projection MLP, not an FPN'
+        elif is_c4_map(transfer_map):
+            kind = 'a C4 model: no FPN'
+        else:
+            kind = 'a model without an FPN (backbone and heads only)'
         raise CheckpointConversionError(
             f'{path} is {kind} ({algo}); it has no {part} to transfer, only '
             f'{" + ".join(transfer_map)}: use --part backbone')
     online = {k: v for k, v in state.items() if not k.startswith('target_net.')}
-    # C4: res5 is the detector's RoI shared head, transferred with the backbone
-    is_c4 = 'neck' not in transfer_map and any(
-        dst.startswith('roi_head.shared_head.')
-        for _, dst in transfer_map.get('backbone', []))
+    is_c4 = is_c4_map(transfer_map)
     wanted = TRANSFER_PARTS[:TRANSFER_PARTS.index(part) + 1]
     out, counts = OrderedDict(), {}
     for name in wanted:
