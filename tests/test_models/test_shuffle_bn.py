@@ -2,8 +2,6 @@
 processes the key branch sees images of both ranks."""
 import datetime
 import multiprocessing
-import os
-import socket
 
 import pytest
 import torch
@@ -31,12 +29,11 @@ def test_one_process_runs_in_order():
     assert torch.equal(doubled, x * 2) and torch.equal(sums, x.sum((1, 2)))
 
 
-def _rank_main(rank, port, results):
+def _rank_main(rank, rendezvous, results):
     import torch.distributed as dist
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
-                      RANK=str(rank), WORLD_SIZE='2')
-    dist.init_process_group('gloo', rank=rank, world_size=2,
-                            timeout=datetime.timedelta(seconds=60))
+    # a file rendezvous: no TCP port to race other jobs for
+    dist.init_process_group('gloo', init_method=f'file://{rendezvous}', rank=rank,
+                            world_size=2, timeout=datetime.timedelta(seconds=60))
     try:
         torch.manual_seed(0)
         seen = []
@@ -48,13 +45,11 @@ def _rank_main(rank, port, results):
 
 
 @pytest.mark.slow  # launches processes
-def test_two_ranks_shuffle_the_batch_and_restore_each_rank_rows():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
+def test_two_ranks_shuffle_the_batch_and_restore_each_rank_rows(tmp_path):
     ctx = multiprocessing.get_context('spawn')
     results = ctx.Queue()
-    procs = [ctx.Process(target=_rank_main, args=(rank, port, results))
+    rendezvous = str(tmp_path / 'rendezvous')
+    procs = [ctx.Process(target=_rank_main, args=(rank, rendezvous, results))
              for rank in range(2)]
     for p in procs:
         p.start()
