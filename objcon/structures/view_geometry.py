@@ -57,6 +57,68 @@ def random_resized_crop(img_hw: Tuple[int, int],
     return np.array([left, top, left + w, top + h], dtype=np.float64)
 
 
+def grid_cell(view_wh: Tuple[int, int], grid: Tuple[int, int],
+              index: int) -> np.ndarray:
+    """Cell ``index`` of a ``cols x rows`` grid laid over a view.
+
+    Cells are numbered row by row (left to right, then top to bottom); their
+    edges are the view's width and height divided evenly and rounded to whole
+    pixels, so the cells tile the view exactly.
+
+    Args:
+        view_wh (tuple[int, int]): Width and height of the view.
+        grid (tuple[int, int]): Columns and rows.
+        index (int): The cell, in ``[0, cols * rows)``.
+
+    Returns:
+        np.ndarray: The cell ``[x1, y1, x2, y2]`` in the view's pixels (float64,
+        integer valued).
+    """
+    cols, rows = grid
+    if not 0 <= index < cols * rows:
+        raise ValueError(f'cell {index} of a {cols}x{rows} grid')
+    width, height = view_wh
+    if width < cols or height < rows:
+        raise ValueError(f'a {cols}x{rows} grid needs a view of at least '
+                         f'{cols}x{rows} px, got {width}x{height}')
+    col, row = index % cols, index // cols
+    xs = [round(width * c / cols) for c in (col, col + 1)]
+    ys = [round(height * r / rows) for r in (row, row + 1)]
+    return np.array([xs[0], ys[0], xs[1], ys[1]], dtype=np.float64)
+
+
+def random_cell_window(view_wh: Tuple[int, int], grid: Tuple[int, int],
+                       index: int, side: float = 1.0, rng=None) -> np.ndarray:
+    """A window inside a grid cell (:func:`grid_cell`): its sides are ``side``
+    times the cell's (rounded, at least one pixel), its position uniform over
+    the whole-pixel positions inside the cell (the patches of a jigsaw grid).
+
+    Args:
+        view_wh (tuple[int, int]): Width and height of the view.
+        grid (tuple[int, int]): Columns and rows.
+        index (int): The cell.
+        side (float): Window side / cell side, in (0, 1]; 1 is the cell.
+            Defaults to 1.0.
+        rng (np.random.RandomState | np.random.Generator, optional): Where the
+            draws come from. Defaults to numpy's global generator.
+
+    Returns:
+        np.ndarray: The window ``[x1, y1, x2, y2]`` in the view's pixels
+        (float64, integer valued).
+    """
+    if not 0 < side <= 1:
+        raise ValueError(f'side must be in (0, 1], got {side}')
+    rng = np.random.mtrand._rand if rng is None else rng
+    x1, y1, x2, y2 = grid_cell(view_wh, grid, index)
+    w = max(int(round(side * (x2 - x1))), 1)
+    h = max(int(round(side * (y2 - y1))), 1)
+    # uniform over the whole-pixel positions (uniform() is common to both
+    # numpy generator interfaces)
+    left = x1 + int(rng.uniform() * (x2 - x1 - w + 1))
+    top = y1 + int(rng.uniform() * (y2 - y1 - h + 1))
+    return np.array([left, top, left + w, top + h], dtype=np.float64)
+
+
 def boxes_to_view(boxes: np.ndarray, crop: np.ndarray, view_wh: Tuple[int, int],
                   flip: bool) -> np.ndarray:
     """Map original-image boxes into a view: clip, shift, scale, mirror.

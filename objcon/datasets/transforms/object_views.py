@@ -8,12 +8,12 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from objcon.registry import TRANSFORMS
-from objcon.structures import (PairSlotSampler, ViewPairs, boxes_to_view,
-                               crop_overlap, label_map_to_view,
-                               random_resized_crop)
+from objcon.structures import (PairSlotSampler, ViewPairs, boxes_from_view,
+                               boxes_to_view, crop_overlap, label_map_to_view,
+                               random_cell_window, random_resized_crop)
 
-_VIEW_KEYS = {'size', 'crop', 'source', 'flip_prob', 'pipeline', 'box_cutout',
-              'overlap'}
+_VIEW_KEYS = {'size', 'crop', 'source', 'cell', 'flip_prob', 'pipeline',
+              'box_cutout', 'overlap'}
 _PAIR_KEYS = {'views', 'jitter', 'boxes_from'}
 
 
@@ -65,6 +65,14 @@ class ObjectViews(BaseTransform):
     - ``source`` (int | None): index of an earlier view whose crop this view resizes
       (its pixels are that view's pixels before flip and colour, resized); the view
       draws its own flip and colour. Defaults to None.
+    - ``cell`` (dict | None): with ``source``, the view is one patch of a grid laid
+      over the source view instead of all of it:
+      ``dict(grid=(cols, rows), index=i, side=1.0)`` takes cell ``i`` (row by
+      row) of the grid on the source's pixels before flip and colour, or a
+      window of ``side`` times the cell's sides at a uniformly drawn position
+      inside it (:func:`~objcon.structures.random_cell_window`), resized to
+      ``size``. An int ``grid`` is square. One view per cell makes a jigsaw
+      patch set (DetCo's local views). Defaults to None.
     - ``flip_prob`` (float): horizontal flip probability. Defaults to 0.5.
     - ``pipeline`` (list[dict]): photometric transforms (registry configs), built
       with objcon's ``TRANSFORMS`` and applied to ``{'img': view}``. They must not
@@ -82,7 +90,9 @@ class ObjectViews(BaseTransform):
 
     Pair spec keys:
 
-    - ``views`` (tuple[int, int]): indices (a, b) into ``views``.
+    - ``views`` (tuple[int, int]): indices (a, b) into ``views``. ``pairs`` may be
+      empty (views without boxes, e.g. DetCo's): no proposal is read and
+      ``view_pairs`` is not added.
     - ``jitter`` (dict | None): ``dict(prob=0.5, shift=0.1, scale=0.1)`` jitter of
       view a's boxes, drawn independently per pair. Defaults to None.
     - ``boxes_from`` (int | None): index of an earlier pair with the same view a
@@ -110,7 +120,10 @@ class ObjectViews(BaseTransform):
     ``min_area=144``. PLRC: no pairs, four 224-px views with
     ``crop=dict(scale=(0.2, 1.))``, views 2 and 3 with
     ``overlap=dict(view=0)`` and ``overlap=dict(view=1)`` (the auxiliary crops),
-    ``region_map=dict(size=56)`` after ``GridRegionMap``.
+    ``region_map=dict(size=56)`` after ``GridRegionMap``. DetCo: two crops X1, X2
+    and, from each, nine
+    ``dict(size=64, source=s, cell=dict(grid=3, index=i, side=0.85))`` views,
+    with ``pairs=[]`` (``configs/_base_/datasets/detco_views.py``).
 
     Required keys: ``img`` (HxWx3 uint8), ``proposals`` ((N, 4) float32 xyxy on
     ``img``; missing or empty means none); with ``region_map``, the key it names
@@ -201,7 +214,8 @@ class ObjectViews(BaseTransform):
         view = dict(size=size, crop=spec.get('crop'), source=spec.get('source'),
                     flip_prob=spec.get('flip_prob', 0.5),
                     pipeline=list(spec.get('pipeline', [])),
-                    box_cutout=spec.get('box_cutout'))
+                    box_cutout=spec.get('box_cutout'),
+                    cell=self._parse_cell(index, spec))
         if view['source'] is not None:
             src = view['source']
             assert 0 <= src < index, f'view {index}: source must be an earlier view'
@@ -228,6 +242,29 @@ class ObjectViews(BaseTransform):
             view['overlap'] = None
         return view
 
+    @staticmethod
+    def _parse_cell(index: int, spec: dict) -> Optional[dict]:
+        cell = spec.get('cell')
+        if cell is None:
+            return None
+        if spec.get('source') is None:
+            raise ValueError(f'view {index}: a cell view needs a source view')
+        unknown = set(cell) - {'grid', 'index', 'side'}
+        if unknown or 'grid' not in cell or 'index' not in cell:
+            raise ValueError(f'view {index}: cell must be dict(grid=..., index=..., '
+                             f'side=...), got {cell}')
+        grid = cell['grid']
+        grid = (grid, grid) if isinstance(grid, int) else tuple(grid)
+        side = float(cell.get('side', 1.0))
+        if len(grid) != 2 or min(grid) < 1 or \
+                not 0 <= cell['index'] < grid[0] * grid[1]:
+            raise ValueError(f'view {index}: cell {cell["index"]} of a grid '
+                             f'{grid} does not exist')
+        if not 0 < side <= 1:
+            raise ValueError(f'view {index}: cell side must be in (0, 1], got '
+                             f'{side}')
+        return dict(grid=grid, index=int(cell['index']), side=side)
+
     def _parse_pair(self, index: int, spec: dict) -> dict:
         unknown = set(spec) - _PAIR_KEYS
         assert not unknown, f'pair {index}: unknown keys {unknown}'
@@ -249,18 +286,31 @@ class ObjectViews(BaseTransform):
             assert src_pair['boxes_from'] is None
             assert src_pair['views'][0] == a, \
                 f'pair {index}: boxes_from needs the same view a'
-            assert self.views[b]['source'] == src_pair['views'][1], \
+            assert self.views[b]['source'] == src_pair['views'][1] and \
+                self.views[b]['cell'] is None, \
                 f'pair {index}: view b must be a resize (source) of the ' \
                 f'boxes_from pair\'s view b'
         return pair
 
     # ----------------------------------------------------------------- crops
-    def _draw_crops(self, img_hw: Tuple[int, int]) -> List[np.ndarray]:
+    def _draw_crops(self, img_hw: Tuple[int, int]
+                    ) -> Tuple[List[np.ndarray], List[Optional[np.ndarray]]]:
+        """Per view, its crop on the image and (cell views) its window in the
+        source view's pixels."""
         height, width = img_hw
-        crops = []
+        crops, windows = [], []
         for view in self.views:
-            if view['source'] is not None:
-                crops.append(crops[view['source']])
+            windows.append(None)
+            src = view['source']
+            if src is not None and view['cell'] is not None:
+                src_wh = self.views[src]['size']
+                windows[-1] = random_cell_window(
+                    src_wh, view['cell']['grid'], view['cell']['index'],
+                    view['cell']['side'])
+                crops.append(boxes_from_view(windows[-1], crops[src], src_wh,
+                                             False)[0])
+            elif src is not None:
+                crops.append(crops[src])
             elif view['crop'] is None:
                 crops.append(np.array([0, 0, width, height], dtype=np.float64))
             elif view['overlap'] is None:
@@ -273,7 +323,7 @@ class ObjectViews(BaseTransform):
                             rule['min_fraction']:
                         break
                 crops.append(crop)
-        return crops
+        return crops, windows
 
     def _select(self, props: np.ndarray,
                 crops: List[np.ndarray]) -> List[Optional[np.ndarray]]:
@@ -364,7 +414,7 @@ class ObjectViews(BaseTransform):
 
         required = self.min_boxes
         for _ in range(self.max_tries):
-            crops = self._draw_crops(img_hw)
+            crops, windows = self._draw_crops(img_hw)
             selections = self._select(props, crops)
             if all(len(s) >= required for s in selections if s is not None):
                 break
@@ -384,8 +434,11 @@ class ObjectViews(BaseTransform):
 
         # Geometry first (a source view resizes its source before flip/colour).
         geometric = []
-        for view, crop in zip(self.views, crops):
-            if view['source'] is not None:
+        for view, crop, window in zip(self.views, crops, windows):
+            if window is not None:
+                x1, y1, x2, y2 = window.astype(int)
+                patch = geometric[view['source']][y1:y2, x1:x2]
+            elif view['source'] is not None:
                 patch = geometric[view['source']]
             else:
                 x1, y1, x2, y2 = crop.astype(int)

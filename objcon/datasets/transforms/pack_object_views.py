@@ -17,14 +17,15 @@ class PackObjectViews(BaseTransform):
     ``ObjectViews``' ``views`` (BGR kept; mean/std and channel order are the data
     preprocessor's job). Output ``data_samples``: a ``BaseDataElement`` whose
     ``view_pairs`` is the image's :class:`~objcon.structures.ViewPairs` (moved to
-    the device with the sample by the data preprocessor), when there are pairs;
-    ``view_crops`` ((V, 4) float32 crop of each view, xyxy on the original image)
-    and ``view_flips`` ((V,) bool) from ``view_params``; ``region_maps`` ((V, h, w)
-    tensor of the views' label maps, dtype kept) when ``region_map_key`` is in the
-    results. Metainfo of the sample: the ``meta_keys`` present in the results.
+    the device with the sample by the data preprocessor), when ``ObjectViews`` made
+    pairs; ``view_crops`` ((V, 4) float32 crop of each view, xyxy on the original
+    image) and ``view_flips`` ((V,) bool) from ``view_params``; ``region_maps``
+    ((V, h, w) tensor of the views' label maps, dtype kept) when
+    ``region_map_key`` is in the results. Metainfo of the sample: the
+    ``meta_keys`` present in the results.
 
-    Required keys: ``img`` (list of HxWx3 uint8); ``view_pairs``, ``view_params``
-    and ``region_map_key`` are packed when present.
+    Required keys: ``img`` (list of HxWx3 uint8); ``view_pairs``,
+    ``view_params`` and ``region_map_key`` are packed when present.
 
     Args:
         meta_keys (Sequence[str]): Keys copied into the sample's metainfo when

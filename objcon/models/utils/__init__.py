@@ -7,11 +7,13 @@ from .linear_curriculum import CCOP_CURRICULUM, LinearCurriculum
 from .object_levels import (SOCO_LEVEL_THRESHOLDS, assign_scale_levels,
                             correspondence_mask)
 from .region_points import features_at_points, sample_common_region_points
+from .shuffle_bn import forward_shuffled
 
 __all__ = [
     'FeatureQueue', 'LinearCurriculum', 'CCOP_CURRICULUM', 'ForeachCosineEMA',
     'cosine_momentum', 'SOCO_LEVEL_THRESHOLDS',
     'assign_scale_levels', 'correspondence_mask', 'forward_per_chunk',
     'grouped_batch_norm', 'supports_grouped_batch_norm', 'close_position_pairs',
-    'position_centres', 'features_at_points', 'sample_common_region_points'
+    'position_centres', 'features_at_points', 'sample_common_region_points',
+    'forward_shuffled'
 ]

@@ -283,8 +283,9 @@ def _scripted(t, crop_sequence):
         crops = crop_sequence[min(len(calls), len(crop_sequence) - 1)]
         calls.append(1)
         h, w = img_hw
-        return [np.array([0, 0, w, h], np.float64)] + [np.array(c, np.float64)
-                                                      for c in crops]
+        crops = [np.array([0, 0, w, h], np.float64)] + [np.array(c, np.float64)
+                                                       for c in crops]
+        return crops, [None] * len(crops)  # no cell views
     t._draw_crops = draw
     return calls
 
@@ -348,7 +349,8 @@ def test_ccop_visibility_and_area_filters():
                     min_area=144, backend='cv2')
 
     def draw(img_hw):
-        return [np.array([0, 0, 50, 100.]), np.array([0, 0, 100, 100.])]
+        return [np.array([0, 0, 50, 100.]), np.array([0, 0, 100, 100.])], \
+            [None, None]
     t._draw_crops = draw
     for seed in range(10):
         res = run(t, img, props, seed)

@@ -1,0 +1,63 @@
+# DetCo on the embedded demo scenes, sized for a CPU: the model, losses, queues and
+# views of detco_r50_200e_in1k.py with ResNet-18 (and its stage widths), narrower
+# heads, 128-px views with 36-px patches (0.85 of a 43-px cell), queues shorter
+# than the data set and a short schedule. No proposals are needed.
+# Named variables (--cfg-options NAME=VALUE): data_root, view_size, patch_size,
+# queue_size.
+#   python tools/train.py configs/objcon/detco_r18_demo.py
+_base_ = [
+    '../_base_/models/detco_r50.py',
+    '../_base_/datasets/detco_views.py',
+    '../_base_/schedules/detco_sgd_200e.py',
+    '../_base_/soco_runtime.py',
+]
+data_root = '{{$OBJCON_DEMO_ROOT:data/demo_scenes}}/'
+view_size = 128
+patch_size = 36
+# 400 train images: a queue longer than the data set would hold stale keys of the
+# very images in the batch as negatives.
+queue_size = 256
+
+model = dict(
+    backbone=dict(depth=18),
+    in_channels=(64, 128, 256, 512),
+    global_head=dict(hid_channels=512),
+    local_head=dict(hid_channels=512),
+    queue_size=queue_size)
+
+# the base's views at the demo's sizes
+object_views = dict(
+    _base_.object_views,
+    views=[dict(v, size=patch_size if v.get('cell') else view_size)
+           for v in _base_.object_views['views']],
+    backend='cv2')
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='UnlabeledImageDataset',
+        data_root=data_root,
+        data_prefix='train',
+        with_label=False,
+        pipeline=[
+            dict(type='LoadImageOrSkip'),
+            object_views,
+            dict(type='PackObjectViews'),
+        ]))
+
+# CPU: lr = 0.03 x 16 / 256 through auto_scale_lr.
+max_epochs = 8
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=0., by_epoch=True,
+         begin=0, end=max_epochs, convert_to_iter_based=True)
+]
+train_cfg = dict(max_epochs=max_epochs)
+sync_bn = None
+default_hooks = dict(
+    logger=dict(interval=5),
+    checkpoint=dict(interval=max_epochs))
+env_cfg = dict(cudnn_benchmark=False)
