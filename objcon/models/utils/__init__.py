@@ -1,5 +1,6 @@
 from .feature_queue import FeatureQueue
 from .foreach_cosine_ema import ForeachCosineEMA, cosine_momentum
+from .frozen_backbone import FrozenBackbone
 from .grouped_batch_norm import (forward_per_chunk, grouped_batch_norm,
                                  supports_grouped_batch_norm)
 from .linear_curriculum import CCOP_CURRICULUM, LinearCurriculum
@@ -7,7 +8,7 @@ from .object_levels import (SOCO_LEVEL_THRESHOLDS, assign_scale_levels,
                             correspondence_mask)
 
 __all__ = [
-    'FeatureQueue', 'LinearCurriculum', 'CCOP_CURRICULUM', 'ForeachCosineEMA', 'cosine_momentum', 'SOCO_LEVEL_THRESHOLDS',
+    'FeatureQueue', 'FrozenBackbone', 'LinearCurriculum', 'CCOP_CURRICULUM', 'ForeachCosineEMA', 'cosine_momentum', 'SOCO_LEVEL_THRESHOLDS',
     'assign_scale_levels', 'correspondence_mask', 'forward_per_chunk',
     'grouped_batch_norm', 'supports_grouped_batch_norm'
 ]
