@@ -64,3 +64,4 @@ custom_hooks = [
     dict(type='ProgressBarHook'),
     dict(type='InterruptCheckpointHook'),
 ]
+randomness = dict(seed=0)
