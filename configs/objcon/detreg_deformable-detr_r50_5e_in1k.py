@@ -12,7 +12,7 @@
 # crop_size.
 _base_ = [
     '../_base_/models/detreg_deformable-detr_r50.py',
-    '../_base_/datasets/detreg_targets.py',
+    '../_base_/datasets/object_crops.py',
 ]
 default_scope = 'objcon'
 custom_imports = dict(imports=['objcon'], allow_failed_imports=False)

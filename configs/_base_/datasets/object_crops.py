@@ -1,9 +1,8 @@
-# DETReg's targets in the pipeline: the cached selective-search boxes (preset
-# `detreg`: the first 30 of a fast search on the image resized to 128x128; images
-# with fewer than 2 boxes are left out) become mmdet's gt instances, labelled with
-# their object ids (the model trains one "object" class; no annotation is read), and
-# each box's 128x128 crop of the decoded image, with SimCLR's colour and no flip, is
-# what the frozen network embeds.
+# The targets of DETReg and UP-DETR in the pipeline: boxes (DETReg's cached selective
+# search, UP-DETR's random patches) become mmdet's gt instances labelled with their
+# object ids (ProposalsAsInstances: the model trains one "object" class; no
+# annotation is read), and each box's 128x128 crop of the decoded image, with
+# SimCLR's colour and no flip, is what the frozen network embeds.
 crop_size = 128
 
 # SimCLR's colour distortion (strength 0.5 as in MoCo v2 / SwAV); BGR order.
