@@ -131,25 +131,36 @@ def test_embedding_regresses_the_frozen_feature_of_each_matched_crop(batch):
     cfg, data = batch
     model = build_model(cfg)
     inputs = preprocessed(model, data)
-    seen = []
-    target_forward = model.target.forward
+    # as after a crop that drops boxes: some boxes left, in another order, each
+    # with its object id
+    for sample in inputs['data_samples']:
+        keep = torch.arange(len(sample.gt_instances))[1::2].flip(0)
+        sample.gt_instances = sample.gt_instances[keep]
+        assert torch.equal(sample.gt_instances.labels, keep)
+    seen, matched = [], []
+    target_forward, match = model.target.forward, model.matched_queries
 
-    def record(crops):
-        out = target_forward(crops)
-        seen.append((crops.clone(), out))
-        return out
+    def record_crops(crops):
+        seen.append(crops.clone())
+        return target_forward(crops)
 
-    model.target.forward = record
+    def record_matches(*args):
+        matched.append(match(*args))
+        return matched[-1]
+
+    model.target.forward = record_crops
+    model.matched_queries = record_matches
     with torch.no_grad():
         model.loss(inputs['inputs'], inputs['data_samples'])
-    (crops, _), = seen
-    # every target box is matched (more queries than boxes), and each is
-    # embedded from its own crop: the crops of all boxes, in some order
-    all_crops = torch.cat([s.object_crops for s in inputs['data_samples']])
-    assert len(crops) == len(all_crops) == sum(
-        len(s.gt_instances) for s in inputs['data_samples'])
-    as_set = lambda c: sorted(x.numpy().tobytes() for x in c)  # noqa: E731
-    assert as_set(crops) == as_set(all_crops)
+    (crops, ), (matches, ) = seen, matched
+    # each matched query regresses the feature of its own box's crop
+    expected = torch.cat([
+        s.object_crops[s.gt_instances.labels[boxes]]
+        for s, (_, boxes) in zip(inputs['data_samples'], matches)])
+    assert torch.equal(crops, expected)
+    # more queries than boxes: every kept box is matched once
+    assert [sorted(b.tolist()) for _, b in matches] == [
+        list(range(len(s.gt_instances))) for s in inputs['data_samples']]
 
 
 def test_the_frozen_target_has_no_gradient_and_never_changes(batch,
