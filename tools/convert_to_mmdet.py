@@ -8,8 +8,8 @@ Writes the online (not EMA) weights under mmdet's names, then builds the detecto
 otherwise mmdet's R50 Mask R-CNN) and loads them: it fails unless every transferred key
 is covered (no missing, no unexpected key, equal tensors). DETReg and UP-DETR transfer
 their whole detector with ``--part head``, except the class-specific layers, which
-the tool names: the fine-tuning detector initialises them for its classes. Fine-tune with
-``python tools/train.py DETECTOR_CONFIG --cfg-options load_from=OUT.pth``.
+the tool names: the fine-tuning detector initialises them for its classes. Fine-tune
+with ``python tools/train.py DETECTOR_CONFIG --cfg-options load_from=OUT.pth``.
 
 OUT may replace an earlier output of this tool; any other existing file (the input
 itself, a training checkpoint, a file it cannot read) is refused unless --force.

@@ -1,7 +1,7 @@
 # Deformable DETR R18 fine-tuned on the demo scenes, on a CPU: the detection
 # benchmark of DETReg / UP-DETR on the embedded data. The model is mmdet's own
-# Deformable DETR config with the demo's sizes (_base_/models/deformable-detr_r18_demo.py,
-# as the DETReg demo pretraining) and the 6 demo classes; boxes only.
+# Deformable DETR config with the demo's sizes (as the DETReg demo pretraining:
+# _base_/models/deformable-detr_r18_demo.py) and the 6 demo classes; boxes only.
 #   python tools/train.py configs/benchmarks/deformable-detr_r18_demo.py
 #   python tools/convert_to_mmdet.py PRETRAIN.pth detreg_mmdet.pth --part head \
 #       --config configs/benchmarks/deformable-detr_r18_demo.py

@@ -1,8 +1,8 @@
 # DETReg on the embedded demo scenes, sized for a CPU: the model of
 # detreg_deformable-detr_r50_5e_in1k.py on the demo's Deformable DETR (ResNet-18,
-# 3+3 transformer layers, FFN 512, 100 queries: _base_/models/deformable-detr_r18_demo.py,
-# as the fine-tuning config benchmarks/deformable-detr_r18_demo.py), images of
-# 160-224 px, 64-px crops and at most 16 boxes. The
+# 3+3 transformer layers, FFN 512, 100 queries, as the fine-tuning config
+# benchmarks/deformable-detr_r18_demo.py: _base_/models/deformable-detr_r18_demo.py),
+# images of 160-224 px, 64-px crops and at most 16 boxes. The
 # frozen target is res3 of an R18 pretrained on the demo scenes (default: the BYOL
 # baseline, configs/baselines/byol_r18_demo.py; any objcon/mmpretrain R18 checkpoint).
 # Named variables (--cfg-options NAME=VALUE): data_root, proposal_cache,

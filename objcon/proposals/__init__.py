@@ -31,6 +31,7 @@ __all__ = [
     'downscaled_size', 'image_format', 'read_file', 'read_image', 'resize_max_side',
     'scale_boxes_back', 'to_bgr8', 'ImageProposals', 'load_cache_for',
     'precompute_proposals', 'process_image', 'PRESETS', 'parse_source',
-    'RandomBoxes', 'RandomPatches', 'SelectiveSearch', 'SkimageSelectiveSearch', 'WholeImage',
+    'RandomBoxes', 'RandomPatches', 'SelectiveSearch', 'SkimageSelectiveSearch',
+    'WholeImage',
     'draw_proposals'
 ]

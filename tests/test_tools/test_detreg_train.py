@@ -82,6 +82,18 @@ def test_interrupted_resumed_loss_falls_target_frozen_and_converts(
              f'target_checkpoint={target}'],
             cwd=repo_root, env=env, capture_output=True, text=True, timeout=900)
 
+    # a missing target checkpoint: one error line, before any work
+    proc = subprocess.run(
+        [sys.executable, 'tools/train.py', osp.join(repo_root, CONFIG),
+         '--work-dir', work, '--cfg-options', *OPTIONS,
+         f'target_checkpoint={tmp_path}/absent.pth'],
+        cwd=repo_root, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 2, (proc.stdout + proc.stderr)[-3000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        f"error: the frozen target backbone needs a checkpoint; no file at "
+        f"'{tmp_path}/absent.pth'")
+    assert 'Traceback' not in proc.stderr
+
     # killed (SIGINT) after iteration 2, then resumed to the end
     proc = train(_signal_config(tmp_path, repo_root, 2), '--resume-or-start')
     out = proc.stdout + proc.stderr

@@ -8,7 +8,8 @@ from .object_levels import (SOCO_LEVEL_THRESHOLDS, assign_scale_levels,
                             correspondence_mask)
 
 __all__ = [
-    'FeatureQueue', 'FrozenBackbone', 'LinearCurriculum', 'CCOP_CURRICULUM', 'ForeachCosineEMA', 'cosine_momentum', 'SOCO_LEVEL_THRESHOLDS',
+    'FeatureQueue', 'FrozenBackbone', 'LinearCurriculum', 'CCOP_CURRICULUM',
+    'ForeachCosineEMA', 'cosine_momentum', 'SOCO_LEVEL_THRESHOLDS',
     'assign_scale_levels', 'correspondence_mask', 'forward_per_chunk',
     'grouped_batch_norm', 'supports_grouped_batch_norm'
 ]

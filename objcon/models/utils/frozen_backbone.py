@@ -1,7 +1,7 @@
 """A frozen, pretrained backbone that embeds image crops (DETReg's and UP-DETR's
 targets)."""
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Sequence
 
 import torch
 from mmengine.model import BaseModule
