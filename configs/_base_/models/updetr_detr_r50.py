@@ -18,7 +18,9 @@ model = dict(
     detector=dict(
         _base_.model,
         bbox_head=dict(_base_.model.bbox_head, num_classes=1),
-        backbone=dict(_base_.model.backbone, init_cfg=None)),
+        # a fixed backbone is frozen whole (no gradient computed through it)
+        backbone=dict(_base_.model.backbone, init_cfg=None,
+                      frozen_stages=4 if backbone_lr_mult == 0 else 1)),
     target=dict(
         type='FrozenBackbone',
         backbone=dict(type='mmdet.ResNet', depth=50,
