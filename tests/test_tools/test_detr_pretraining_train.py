@@ -1,5 +1,6 @@
-"""The demo DETReg config through tools/train.py (CPU): interrupted, resumed, its
-loss falls, its frozen target unchanged, its detector converted for fine-tuning."""
+"""The DETReg and UP-DETR demo configs through tools/train.py (CPU): DETReg
+interrupted, resumed, its loss falling, its frozen target unchanged, its detector
+converted for fine-tuning; UP-DETR's loss falling."""
 import glob
 import json
 import os
@@ -15,6 +16,7 @@ from tests.conftest import SOCO_TINY_OPTIONS
 pytestmark = pytest.mark.slow
 
 CONFIG = 'configs/objcon/detreg_deformable-detr_r18_demo.py'
+UPDETR_CONFIG = 'configs/objcon/updetr_detr_r18_demo.py'
 FINETUNE = 'configs/benchmarks/deformable-detr_r18_demo.py'
 EPOCHS = 2  # 12 images / 4 = 3 iterations an epoch
 # the demo config at the tiny scenes' size: 128-px images, 32-px crops, 8 boxes,
@@ -46,6 +48,11 @@ def detreg_inputs(tiny_demo_root, tmp_path_factory):
     return cache, target
 
 
+def _env(root, repo_root):
+    return dict(os.environ, OBJCON_DEMO_ROOT=root, OMP_NUM_THREADS='2',
+                PYTHONPATH=repo_root)
+
+
 def _scalars(work):
     rows = {}
     for path in sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))):
@@ -72,8 +79,7 @@ def test_interrupted_resumed_loss_falls_target_frozen_and_converts(
         tiny_demo_root, detreg_inputs, repo_root, tmp_path, load_script, capsys):
     _, target = detreg_inputs
     work = str(tmp_path / 'work')
-    env = dict(os.environ, OBJCON_DEMO_ROOT=tiny_demo_root, OMP_NUM_THREADS='2',
-               PYTHONPATH=repo_root)
+    env = _env(tiny_demo_root, repo_root)
 
     def train(config, resume_flag):
         return subprocess.run(
@@ -130,3 +136,24 @@ def test_interrupted_resumed_loss_falls_target_frozen_and_converts(
     assert tool.main([ckpt, out, '--part', 'head', '--config',
                       str(finetune)]) == 0
     assert '0 missing, 0 unexpected' in capsys.readouterr().out
+
+
+def test_updetr_demo_loss_falls(tiny_demo_root, detreg_inputs, repo_root,
+                                tmp_path):
+    _, target = detreg_inputs
+    work = str(tmp_path / 'work')
+    proc = subprocess.run(
+        [sys.executable, 'tools/train.py', UPDETR_CONFIG, '--work-dir', work,
+         '--cfg-options', *SOCO_TINY_OPTIONS, f'train_cfg.max_epochs={EPOCHS}',
+         'default_hooks.checkpoint.interval=1', 'image_scales=[(128,128)]',
+         'crop_size=32', f'target_checkpoint={target}',
+         'model.detector.num_queries=20', 'model.detector.encoder.num_layers=1',
+         'model.detector.decoder.num_layers=2'],
+        cwd=repo_root, env=_env(tiny_demo_root, repo_root), capture_output=True,
+        text=True, timeout=900)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    rows = _scalars(work)
+    assert sorted(rows) == list(range(1, 3 * EPOCHS + 1))
+    losses = [rows[i]['loss'] for i in sorted(rows)]
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.3, losses
+    assert all(0 < r['loss_feature'] <= 4 for r in rows.values())
