@@ -166,8 +166,10 @@ def main(argv=None) -> int:
     print(f'  checked against {config}: {report["detector_keys"]} detector keys '
           f'under {report["checked_prefixes"]}: 0 missing, 0 unexpected')
     if report['reinitialized']:
+        prefixes = [p for p in summary['reinitialized']
+                    if any(k.startswith(p) for k in report['reinitialized'])]
         print(f'  class-specific layers re-initialised by the detector (not '
-              f'transferred): {", ".join(summary["reinitialized"])} '
+              f'transferred): {", ".join(prefixes)} '
               f'({len(report["reinitialized"])} tensors)')
     return 0
 
