@@ -11,6 +11,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from objcon.registry import MODELS
+from ..utils.frozen_backbone import load_backbone_checkpoint
 
 TransferMap = Dict[str, List[Tuple[str, str]]]
 
@@ -53,8 +54,9 @@ class BaseDetectorPretrainer(BaseModel):
             becomes this model's, and its head must have ``num_classes=1``.
         target (dict): :class:`~objcon.models.utils.FrozenBackbone` config.
         init_backbone_from_target (bool): Initialise the detector's backbone
-            with the target network's weights (the references start the
-            detector from the same frozen SwAV backbone); the backbone's own
+            (all its stages) from the target network's checkpoint (the
+            references start the detector from the same frozen SwAV backbone);
+            the backbone's own
             ``init_cfg`` is then dropped (nothing is downloaded). Defaults to
             True.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
@@ -85,14 +87,13 @@ class BaseDetectorPretrainer(BaseModel):
         self.init_backbone_from_target = init_backbone_from_target
 
     def init_weights(self) -> None:
-        """mmdet's init of the detector; then, if asked, the target's weights
-        in the detector's backbone (stages the target lacks keep theirs)."""
+        """mmdet's init of the detector; then, if asked, the detector's whole
+        backbone from the target's checkpoint (the target itself keeps only the
+        stages it pools)."""
         super().init_weights()
         if self.init_backbone_from_target:
-            own = self.detector.backbone.state_dict()
-            given = self.target.backbone.state_dict()
-            own.update({k: v for k, v in given.items() if k in own})
-            self.detector.backbone.load_state_dict(own)
+            load_backbone_checkpoint(self.detector.backbone,
+                                     self.target.checkpoint, self.target.prefix)
 
     # ---------------------------------------------------------------- data
     @staticmethod

@@ -1,6 +1,6 @@
 from .feature_queue import FeatureQueue
 from .foreach_cosine_ema import ForeachCosineEMA, cosine_momentum
-from .frozen_backbone import FrozenBackbone
+from .frozen_backbone import FrozenBackbone, load_backbone_checkpoint
 from .grouped_batch_norm import (forward_per_chunk, grouped_batch_norm,
                                  supports_grouped_batch_norm)
 from .linear_curriculum import CCOP_CURRICULUM, LinearCurriculum
@@ -11,5 +11,5 @@ __all__ = [
     'FeatureQueue', 'FrozenBackbone', 'LinearCurriculum', 'CCOP_CURRICULUM',
     'ForeachCosineEMA', 'cosine_momentum', 'SOCO_LEVEL_THRESHOLDS',
     'assign_scale_levels', 'correspondence_mask', 'forward_per_chunk',
-    'grouped_batch_norm', 'supports_grouped_batch_norm'
+    'grouped_batch_norm', 'supports_grouped_batch_norm', 'load_backbone_checkpoint'
 ]

@@ -5,10 +5,54 @@ from typing import Sequence
 
 import torch
 from mmengine.model import BaseModule
-from torch import Tensor
+from torch import Tensor, nn
 
 from objcon.errors import InputError
 from objcon.registry import MODELS
+
+
+def load_backbone_checkpoint(backbone: nn.Module, checkpoint: str,
+                             prefix: str = 'backbone.') -> None:
+    """Load every tensor of ``backbone`` from a checkpoint's ``prefix`` keys.
+
+    Args:
+        backbone (nn.Module): The module to load (all its tensors must be found;
+            keys of stages it does not have are ignored).
+        checkpoint (str): A training checkpoint (``state_dict``) or a bare state
+            dict.
+        prefix (str): Prefix of the backbone's keys. Defaults to ``'backbone.'``.
+
+    Raises:
+        InputError: If the file is missing or unreadable, or lacks a tensor of
+            ``backbone`` (or has it with another shape).
+    """
+    import objcon  # noqa: F401  (safe globals for Runner checkpoints)
+    if not checkpoint or not osp.isfile(checkpoint):
+        raise InputError(
+            f'the frozen target backbone needs a checkpoint; no file at '
+            f'{checkpoint!r}. Set it in the config (e.g. --cfg-options '
+            f'target_checkpoint=PATH) to an objcon or mmpretrain '
+            f'self-supervised checkpoint of the same ResNet')
+    try:
+        state = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable file is refused
+        raise InputError(f'cannot read the target checkpoint {checkpoint!r}: '
+                         f'{e}') from None
+    if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
+        state = state['state_dict']
+    own = backbone.state_dict()
+    found = {k[len(prefix):]: v for k, v in state.items()
+             if k.startswith(prefix) and k[len(prefix):] in own} \
+        if isinstance(state, dict) else {}
+    missing = sorted(set(own) - set(found))
+    shapes = sorted(k for k, v in found.items() if v.shape != own[k].shape)
+    if missing or shapes:
+        raise InputError(
+            f'{checkpoint!r} does not hold this backbone under {prefix!r}: '
+            f'{len(missing)} of its {len(own)} tensors missing '
+            f'{missing[:3]}, {len(shapes)} of another shape {shapes[:3]} '
+            f'(another depth, or another prefix?)')
+    backbone.load_state_dict(found)
 
 
 @MODELS.register_module()
@@ -78,33 +122,7 @@ class FrozenBackbone(BaseModule):
 
     def load_backbone(self, checkpoint: str, prefix: str) -> None:
         """Load the backbone's weights from ``checkpoint`` (see the class)."""
-        import objcon  # noqa: F401  (safe globals for Runner checkpoints)
-        if not checkpoint or not osp.isfile(checkpoint):
-            raise InputError(
-                f'the frozen target backbone needs a checkpoint; no file at '
-                f'{checkpoint!r}. Set it in the config (e.g. --cfg-options '
-                f'target_checkpoint=PATH) to an objcon or mmpretrain '
-                f'self-supervised checkpoint of the same ResNet')
-        try:
-            state = torch.load(checkpoint, map_location='cpu', weights_only=True)
-        except Exception as e:  # noqa: BLE001 - any unreadable file is refused
-            raise InputError(f'cannot read the target checkpoint {checkpoint!r}: '
-                             f'{e}') from None
-        if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
-            state = state['state_dict']
-        own = self.backbone.state_dict()
-        found = {k[len(prefix):]: v for k, v in state.items()
-                 if k.startswith(prefix) and k[len(prefix):] in own} \
-            if isinstance(state, dict) else {}
-        missing = sorted(set(own) - set(found))
-        shapes = sorted(k for k, v in found.items() if v.shape != own[k].shape)
-        if missing or shapes:
-            raise InputError(
-                f'{checkpoint!r} does not hold this backbone under {prefix!r}: '
-                f'{len(missing)} of its {len(own)} tensors missing '
-                f'{missing[:3]}, {len(shapes)} of another shape {shapes[:3]} '
-                f'(another depth, or another prefix?)')
-        self.backbone.load_state_dict(found)
+        load_backbone_checkpoint(self.backbone, checkpoint, prefix)
 
     def init_weights(self) -> None:
         """Keep the checkpoint's weights (the Runner calls this after build)."""
