@@ -4,10 +4,14 @@
         [--detector fpn|c4] [--config DETECTOR_CONFIG] [--force]
 
 Writes the online (not EMA) weights under mmdet's names, then builds the detector of
-``--config`` and loads them: it fails unless every transferred key is covered (no
-missing, no unexpected key, equal tensors). For a C4 detector (``--detector c4``,
-or a ``--config`` whose RoI head has a shared head) a whole-ResNet backbone (e.g.
-PLRC's) converts with res5 as the RoI shared head. Fine-tune with
+``--config`` (default: for DETReg and UP-DETR, mmdet's stock config of their detector;
+otherwise mmdet's R50 Mask R-CNN) and loads them: it fails unless every transferred key
+is covered (no missing, no unexpected key, equal tensors). For a C4 detector
+(``--detector c4``, or a ``--config`` whose RoI head has a shared head) a
+whole-ResNet backbone (e.g. PLRC's) converts with res5 as the RoI shared head.
+DETReg and UP-DETR transfer their whole detector with ``--part head``, except the
+class-specific layers, which the tool names: the fine-tuning detector initialises
+them for its classes. Fine-tune with
 ``python tools/train.py DETECTOR_CONFIG --cfg-options load_from=OUT.pth``.
 
 OUT may replace an earlier output of this tool; any other existing file (the input
@@ -57,7 +61,8 @@ def parse_args(argv=None):
                         'that of --config, else the model\'s own; c4 takes a '
                         'whole-ResNet backbone with res5 as the RoI shared head)')
     parser.add_argument('--config', help='detector config to check against '
-                        '(default: mmdet\'s R50 Mask R-CNN of the architecture)')
+                        '(default: mmdet\'s stock detector of a DETR-family '
+                        'pretraining, else its R50 Mask R-CNN of the architecture)')
     parser.add_argument('--force', action='store_true',
                         help='write OUT even if it is the input or another file '
                         'this tool did not write (e.g. a training checkpoint)')
@@ -150,8 +155,9 @@ def main(argv=None) -> int:
         state, summary = convert_pretrain_checkpoint(args.checkpoint, args.part,
                                                      kind)
         arch = 'c4' if summary['c4'] else 'fpn'
-        config = args.config or DEFAULT_CONFIGS[(arch, args.part)]
-        report = verify_against_detector(state, config)
+        config = args.config or summary['config'] or DEFAULT_CONFIGS[
+            (arch, args.part)]
+        report = verify_against_detector(state, config, summary['reinitialized'])
     except CheckpointConversionError as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
@@ -171,6 +177,12 @@ def main(argv=None) -> int:
               f'detector has no norm for ({report["folded"][0]}, ...)')
     print(f'  checked against {config}: {report["detector_keys"]} detector keys '
           f'under {report["checked_prefixes"]}: 0 missing, 0 unexpected')
+    if report['reinitialized']:
+        prefixes = [p for p in summary['reinitialized']
+                    if any(k.startswith(p) for k in report['reinitialized'])]
+        print(f'  class-specific layers re-initialised by the detector (not '
+              f'transferred): {", ".join(prefixes)} '
+              f'({len(report["reinitialized"])} tensors)')
     return 0
 
 

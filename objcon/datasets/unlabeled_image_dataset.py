@@ -30,7 +30,8 @@ class UnlabeledImageDataset(CustomDataset):
       check_images`): a cache made from other files is refused; images the cache
       lacks are refused (``on_missing='error'``) or counted; images the
       precompute skipped (unreadable, not images) are left out, with one log
-      line counting them;
+      line counting them, and so are images with fewer cached boxes than its
+      ``min_boxes``;
     * during training, a sample the pipeline drops (``LoadImageOrSkip`` on a file
       that no longer decodes) is replaced by another one (mmengine's retry) and
       counted; once more than ``max_bad_fraction`` of the dataset's images have
@@ -145,6 +146,14 @@ class UnlabeledImageDataset(CustomDataset):
                     f'left out {len(skipped)} of the {len(paths)} images: the '
                     f'precompute of {cache!r} skipped them as unusable files (e.g. '
                     f'{", ".join(skipped[:3])}; its log says why)')
+            few = set(transform.images_with_few_boxes(
+                [info['img_path'] for info in data_list]))
+            if few:
+                data_list = [info for info in data_list
+                             if info['img_path'] not in few]
+                logger.info(f'left out {len(few)} images with fewer than '
+                            f'{transform.min_boxes} boxes in {cache!r} '
+                            f'(LoadProposals min_boxes)')
         if not data_list:
             raise InputError(f'no usable image left in {self.img_prefix!r}')
         return data_list

@@ -15,6 +15,7 @@ from .precompute import (ImageProposals, load_cache_for, precompute_proposals,
                          process_image)
 from .presets import PRESETS, parse_source
 from .random_boxes import RandomBoxes
+from .random_patches import RandomPatches
 from .selective_search import SelectiveSearch
 from .skimage_selective_search import SkimageSelectiveSearch
 from .visualize import draw_proposals
@@ -30,6 +31,7 @@ __all__ = [
     'downscaled_size', 'image_format', 'read_file', 'read_image', 'resize_max_side',
     'scale_boxes_back', 'to_bgr8', 'ImageProposals', 'load_cache_for',
     'precompute_proposals', 'process_image', 'PRESETS', 'parse_source',
-    'RandomBoxes', 'SelectiveSearch', 'SkimageSelectiveSearch', 'WholeImage',
+    'RandomBoxes', 'RandomPatches', 'SelectiveSearch', 'SkimageSelectiveSearch',
+    'WholeImage',
     'draw_proposals'
 ]

@@ -15,7 +15,11 @@ PRESETS = dict(
     # CCOP's recipe: fast mode on a downscaled image (128 px, as DETReg), its filter
     # (aspect, size, NMS 0.5 on random scores, top 50).
     ccop=dict(type='SelectiveSearch', mode='fast', max_side=128, filter=CCOP_FILTER),
-    # Unfiltered selective search (e.g. DETReg keeps the first 30: add a filter).
+    # DETReg's targets: fast mode on the image resized to 128x128 (aspect not
+    # kept), the first 30 boxes in OpenCV's order, no other filter.
+    detreg=dict(type='SelectiveSearch', mode='fast', search_size=(128, 128),
+                filter=dict(max_num=30)),
+    # Unfiltered selective search.
     selective_search=dict(type='SelectiveSearch'),
     # DetCon's masks (scale 1000, min size 1000 input-image pixels).
     detcon=dict(type='FelzenszwalbSegments', scale=1000, min_size=1000),

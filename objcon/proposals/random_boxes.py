@@ -8,6 +8,16 @@ from objcon.registry import PROPOSAL_SOURCES
 from .base import BaseProposalSource
 
 
+def per_image_rng(seed: Optional[int], key: Optional[str]):
+    """numpy's global generator when ``seed`` is None, else one seeded by
+    ``(seed, key)``: an image's boxes are then a function of its key."""
+    if seed is None:
+        return np.random.mtrand._rand
+    # crc32, not hash(): Python salts str hashes per process.
+    key_hash = zlib.crc32((key or '').encode())
+    return np.random.default_rng([seed, key_hash])
+
+
 @PROPOSAL_SOURCES.register_module()
 class RandomBoxes(BaseProposalSource):
     """``num`` boxes of random scale, aspect ratio and position inside the image.
@@ -48,11 +58,7 @@ class RandomBoxes(BaseProposalSource):
         self.seed = seed
 
     def _rng(self, key: Optional[str]):
-        if self.seed is None:
-            return np.random.mtrand._rand
-        # crc32, not hash(): Python salts str hashes per process.
-        key_hash = zlib.crc32((key or '').encode())
-        return np.random.default_rng([self.seed, key_hash])
+        return per_image_rng(self.seed, key)
 
     def propose(self, img: np.ndarray, key: Optional[str] = None) -> np.ndarray:
         h, w = img.shape[:2]

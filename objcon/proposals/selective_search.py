@@ -33,7 +33,8 @@ class SelectiveSearch(BaseProposalSource):
     """Selective search (Uijlings et al.) by ``cv2.ximgproc.segmentation``.
 
     The image is downscaled so its longer side is at most ``max_side`` before the
-    search (DETReg and CCOP search downscaled images too), and the boxes are mapped
+    search (CCOP searches downscaled images too), or resized to exactly
+    ``search_size`` (DETReg's 128x128, aspect not kept), and the boxes are mapped
     back to the input image's pixels.
 
     Args:
@@ -48,6 +49,9 @@ class SelectiveSearch(BaseProposalSource):
             faster than the pure-Python search SoCo used.
         max_side (int, optional): Longest side of the searched image; None searches
             at full resolution. Defaults to 176.
+        search_size (tuple[int, int], optional): (w, h) the image is resized to
+            before the search, up or down, aspect not kept; replaces
+            ``max_side``. Defaults to None.
         base_k (int): ``'fast'``, ``'quality'``, ``'single'`` modes: Felzenszwalb
             ``k`` of the first segmentation. Defaults to 150
             (OpenCV's default).
@@ -83,6 +87,7 @@ class SelectiveSearch(BaseProposalSource):
     def __init__(self,
                  mode: str = 'custom',
                  max_side: Optional[int] = 176,
+                 search_size: Optional[Tuple[int, int]] = None,
                  base_k: int = 150,
                  inc_k: int = 150,
                  sigma: Optional[float] = None,
@@ -108,6 +113,12 @@ class SelectiveSearch(BaseProposalSource):
         self.strategies = tuple(strategies)
         self.mode = mode
         self.max_side = max_side
+        if search_size is not None:
+            search_size = tuple(int(v) for v in search_size)
+            if len(search_size) != 2 or min(search_size) < 1:
+                raise ValueError(f'search_size must be (w, h) with positive sides, '
+                                 f'got {search_size!r}')
+        self.search_size = search_size
         if sigma is None:
             sigma = 0.5 if mode == 'custom' else 0.8
         self.base_k, self.inc_k, self.sigma = base_k, inc_k, sigma
@@ -115,14 +126,27 @@ class SelectiveSearch(BaseProposalSource):
         self.seed = seed
 
     def box_unit(self, img_hw: Tuple[int, int]) -> Tuple[float, float]:
-        # Boxes are integers of the downscaled image times the resize factors.
-        nh, nw = downscaled_size(img_hw, self.max_side)
+        # Boxes are integers of the searched image times the resize factors.
+        if self.search_size is not None:
+            nw, nh = self.search_size
+        else:
+            nh, nw = downscaled_size(img_hw, self.max_side)
         return (img_hw[1] / nw, img_hw[0] / nh)
+
+    def _searched_image(self, img: np.ndarray
+                        ) -> Tuple[np.ndarray, Tuple[float, float]]:
+        """The image the search runs on and the factors back to ``img``."""
+        if self.search_size is None:
+            return resize_max_side(img, self.max_side)
+        (nw, nh), (h, w) = self.search_size, img.shape[:2]
+        small = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA
+                           if nw <= w and nh <= h else cv2.INTER_LINEAR)
+        return small, (w / nw, h / nh)
 
     def propose(self, img: np.ndarray, key: Optional[str] = None) -> np.ndarray:
         if self.num_threads is not None:
             cv2.setNumThreads(self.num_threads)
-        small, factors = resize_max_side(img, self.max_side)
+        small, factors = self._searched_image(img)
         seg = cv2.ximgproc.segmentation
         ss = seg.createSelectiveSearchSegmentation()
         if self.mode == 'custom':

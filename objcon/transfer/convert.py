@@ -20,6 +20,12 @@ an FPN model) also converts for a C4 detector (``detector='c4'``): res5
 (``backbone.layer4``) becomes the detector's RoI shared head
 (``roi_head.shared_head.layer4``).
 
+A DETR-family pretrainer (DETReg, UP-DETR) transfers its whole detector: ``backbone``,
+``neck`` (the channel mapper) and ``head`` (+ the transformer, queries and box head),
+except the class-specific layers (it trained one "object" class): they are left out
+and named in the summary (``reinitialized``), and the fine-tuning detector
+initialises them for its own classes.
+
 A detector whose FPN has no norm layers (mmdet's stock configs) gets the pretrained
 FPN with each BN folded into its conv (weight scaled, bias set): the same function
 the pretrained FPN computes in eval mode.
@@ -27,7 +33,7 @@ the pretrained FPN computes in eval mode.
 import os.path as osp
 import tempfile
 from collections import OrderedDict
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -48,7 +54,10 @@ class CheckpointConversionError(RuntimeError):
 
 
 def _read_pretrain_checkpoint(path: str
-                              ) -> Tuple[Dict[str, torch.Tensor], str, dict]:
+                              ) -> Tuple[Dict[str, torch.Tensor], str, dict, list,
+                                         Optional[str]]:
+    """The state dict, algorithm name, transfer map, detector prefixes left out
+    (re-initialised) and the stock config to check against, of a checkpoint."""
     import objcon  # noqa: F401  (safe globals for Runner checkpoints)
     if not osp.isfile(path):
         raise CheckpointConversionError(f'no such checkpoint: {path}')
@@ -80,8 +89,11 @@ def _read_pretrain_checkpoint(path: str
             'mmpretrain self-supervised algorithm (a detector checkpoint needs no '
             'conversion)')
     if module.startswith(_IMAGE_LEVEL_MODULES):
-        return ckpt['state_dict'], f'mmpretrain.{cls.__name__}', _IMAGE_LEVEL_MAP
-    return ckpt['state_dict'], algo, cls.transfer_map(cfg.model)
+        return (ckpt['state_dict'], f'mmpretrain.{cls.__name__}', _IMAGE_LEVEL_MAP,
+                [], None)
+    reinitialized = getattr(cls, 'reinitialized_prefixes', lambda _: [])(cfg.model)
+    return (ckpt['state_dict'], algo, cls.transfer_map(cfg.model),
+            list(reinitialized), getattr(cls, 'transfer_config', None))
 
 
 def convert_pretrain_checkpoint(path: str, part: str = 'neck',
@@ -100,7 +112,9 @@ def convert_pretrain_checkpoint(path: str, part: str = 'neck',
 
     Returns:
         tuple: The detector-named state dict and a summary dict (algorithm, part,
-        tensors per part).
+        tensors per part, ``reinitialized``: detector prefixes left out for the
+        detector to initialise, ``config``: the algorithm's stock detector config
+        or None).
 
     Raises:
         CheckpointConversionError: Not an objcon pretraining checkpoint, or the
@@ -112,7 +126,8 @@ def convert_pretrain_checkpoint(path: str, part: str = 'neck',
     if detector not in (None, 'fpn', 'c4'):
         raise CheckpointConversionError(
             f"detector must be 'fpn' or 'c4', got {detector!r}")
-    state, algo, transfer_map = _read_pretrain_checkpoint(path)
+    state, algo, transfer_map, reinitialized, config = \
+        _read_pretrain_checkpoint(path)
     if part not in transfer_map and part != 'head':
         kind = ('an image-level model: its neck is a projection MLP, not an FPN'
                 if algo.startswith('mmpretrain.') else
@@ -152,8 +167,10 @@ def convert_pretrain_checkpoint(path: str, part: str = 'neck',
         taken = set()  # the first (most specific) prefix of a key wins
         for src, dst in transfer_map[name]:
             for k, v in online.items():
-                if k.startswith(src) and k not in taken:
-                    out[dst + k[len(src):]] = v.clone()
+                name_out = dst + k[len(src):]
+                if k.startswith(src) and k not in taken and \
+                        not name_out.startswith(tuple(reinitialized)):
+                    out[name_out] = v.clone()
                     taken.add(k)
                     n += 1
         if n == 0:
@@ -162,7 +179,8 @@ def convert_pretrain_checkpoint(path: str, part: str = 'neck',
                 f'(looked for {[s for s, _ in transfer_map[name]]})')
         counts[name] = n
     return out, dict(algorithm=algo, part=part, c4=is_c4, tensors=counts,
-                     parts=list(counts))
+                     parts=list(counts), reinitialized=reinitialized,
+                     config=config)
 
 
 def _fold_bn_into_conv(state: Dict[str, torch.Tensor], target_keys: set,
@@ -230,7 +248,8 @@ def build_detector(config: str):
 
 
 def verify_against_detector(state: 'OrderedDict[str, torch.Tensor]',
-                            config: str) -> dict:
+                            config: str,
+                            reinitialized: Sequence[str] = ()) -> dict:
     """Fold BN where needed, load into the detector and check key coverage.
 
     Every detector key under a transferred prefix must be provided (no missing
@@ -241,9 +260,13 @@ def verify_against_detector(state: 'OrderedDict[str, torch.Tensor]',
         state (OrderedDict): Output of :func:`convert_pretrain_checkpoint`
             (modified in place when BN is folded).
         config (str): Detector config (path or ``mmdet::...``).
+        reinitialized (Sequence[str]): Detector prefixes deliberately not
+            provided (class-specific layers): not counted as missing, listed
+            in ``reinitialized`` with their number of tensors. Defaults to ().
 
     Returns:
-        dict: ``missing``, ``unexpected``, ``folded`` lists.
+        dict: ``missing``, ``unexpected``, ``folded`` lists, ``reinitialized``
+        (the detector keys left to the detector's init).
 
     Raises:
         CheckpointConversionError: On any missing/unexpected/mismatched key.
@@ -255,7 +278,9 @@ def verify_against_detector(state: 'OrderedDict[str, torch.Tensor]',
     prefixes = [p for p in prefixes if p != 'roi_head.']
     prefixes += sorted({'.'.join(k.split('.')[:3]) + '.'
                         for k in state if k.startswith('roi_head.')})
-    expected = {k for k in target if any(k.startswith(p) for p in prefixes)}
+    left = tuple(reinitialized)
+    expected = {k for k in target if any(k.startswith(p) for p in prefixes)
+                and not (left and k.startswith(left))}
     missing = sorted(expected - set(state))
     unexpected = sorted(k for k in state if k not in target)
     shape = sorted(k for k in state if k in target
@@ -272,4 +297,6 @@ def verify_against_detector(state: 'OrderedDict[str, torch.Tensor]',
         if not torch.equal(loaded[k], v.to(loaded[k].dtype)):
             raise CheckpointConversionError(f'{k} did not load as written')
     return dict(missing=missing, unexpected=unexpected, folded=folded,
-                checked_prefixes=prefixes, detector_keys=len(expected))
+                checked_prefixes=prefixes, detector_keys=len(expected),
+                reinitialized=sorted(k for k in target
+                                     if left and k.startswith(left)))

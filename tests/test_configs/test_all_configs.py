@@ -31,7 +31,7 @@ CONFIGS = sorted(
                           recursive=True)
     if '_base_' not in osp.relpath(path, REPO_ROOT).split(osp.sep))
 DETECTION_DIR = osp.join('configs', 'benchmarks')
-DETECTORS = ('MaskRCNN', 'FasterRCNN')
+DETECTORS = ('MaskRCNN', 'FasterRCNN', 'DeformableDETR', 'DETR')
 
 BATCH_SIZE = 2
 # Limits of the inputs a step runs on (larger ones are scaled down to them).
@@ -40,6 +40,7 @@ MAX_BOXES = 2
 MAX_DET_SIZE = 128
 MAX_PROPOSALS = 64
 MAX_SAMPLED_ROIS = 8
+MAX_CROP_SIZE = 32  # ObjectCrops (DETReg, UP-DETR)
 # Detection resize transforms and their scale argument.
 RESIZE_KEYS = dict(Resize='scale', RandomResize='scale', RandomChoiceResize='scales')
 # AmpOptimWrapper refuses a machine without CUDA: a CPU steps with OptimWrapper.
@@ -90,6 +91,21 @@ def _without_downloads(model_cfg: ConfigDict) -> None:
             node['init_cfg'] = None
         if node.get('pretrained') is not None:
             node['pretrained'] = None
+
+
+def _with_target_checkpoint(model_cfg: ConfigDict, work_dir: str) -> None:
+    """Give every FrozenBackbone (DETReg, UP-DETR) a checkpoint of its ResNet
+    made here (random weights; the detector's backbone loads it too): nothing is
+    downloaded or needed on disk."""
+    from mmdet.models.backbones import ResNet
+    for node in _walk(model_cfg):
+        if _type_name(node) != 'FrozenBackbone':
+            continue
+        backbone = ResNet(depth=node['backbone']['depth'])
+        path = osp.join(work_dir, f'target_{id(node)}.pth')
+        torch.save(dict(state_dict={f'backbone.{k}': v for k, v in
+                                    backbone.state_dict().items()}), path)
+        node['checkpoint'] = path
 
 
 def _shrink_views(cfg: Config) -> None:
@@ -151,8 +167,12 @@ def _on_demo_scenes(cfg: Config, demo_root: str, proposals: str) -> None:
     else:
         raise AssertionError(f'{kind}: teach this test where its demo data are')
     for load in _transforms(cfg, 'LoadProposals'):
-        assert load.get('cache'), 'expected a cached proposal source'
+        if load.get('source'):  # online (UP-DETR's random patches)
+            continue
+        assert load.get('cache'), 'expected a cached or online proposal source'
         load.update(cache=proposals, img_root=osp.join(demo_root, 'train'))
+    for crops in _transforms(cfg, 'ObjectCrops'):
+        crops['size'] = min(crops.get('size', MAX_CROP_SIZE), MAX_CROP_SIZE)
     _shrink_views(cfg)
     _shrink_images(cfg)
     _shrink_detector(cfg)
@@ -175,6 +195,7 @@ def test_every_config_directory_is_covered():
 def test_config_builds_its_model_and_train_pipeline(config, tmp_path):
     cfg = _load(config, str(tmp_path))
     _without_downloads(cfg.model)
+    _with_target_checkpoint(cfg.model, str(tmp_path))
     pipeline = _train_set(cfg).pipeline
     assert _type_name(pipeline[0]) in ('LoadImageFromFile', 'LoadImageOrSkip')
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
@@ -197,6 +218,7 @@ def _step_config(config: str, work_dir: str, demo_root: str,
     optimiser wrapper that runs on this machine."""
     cfg = _load(config, work_dir)
     _without_downloads(cfg.model)
+    _with_target_checkpoint(cfg.model, work_dir)
     _on_demo_scenes(cfg, demo_root, proposals)
     wrapper = cfg.optim_wrapper
     if not torch.cuda.is_available() and wrapper.get('type') in CPU_OPTIM_WRAPPERS:
@@ -209,7 +231,11 @@ def _step_config(config: str, work_dir: str, demo_root: str,
 def test_config_trains_one_step_on_demo_scenes(config, tmp_path, tiny_demo_root,
                                                tiny_demo_proposals):
     cfg = _step_config(config, str(tmp_path), tiny_demo_root, tiny_demo_proposals)
-    signature = repr([cfg.model.to_dict(), cfg.train_dataloader.to_dict(),
+    model_cfg = cfg.model.to_dict()
+    for node in _walk(model_cfg):  # per-test target checkpoints: same weights
+        if _type_name(node) == 'FrozenBackbone':
+            node['checkpoint'] = None
+    signature = repr([model_cfg, cfg.train_dataloader.to_dict(),
                       cfg.optim_wrapper.to_dict()])
     if signature in _STEPPED:
         pytest.skip(f'same model, data and optimiser as {_STEPPED[signature]}, '
@@ -223,11 +249,19 @@ def test_config_trains_one_step_on_demo_scenes(config, tmp_path, tiny_demo_root,
         model.init_weights()
         model = revert_sync_batchnorm(model)  # as the Runner does, undistributed
         optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-        stem = next(model.backbone.parameters())
-        before = stem.detach().clone()
+        # DETR-family pretrainers keep their detector's backbone fixed (lr 0):
+        # their encoder must move instead. mmdet's stock DETR configs freeze
+        # the stem and BN (zero-initialised last BN of each block without
+        # pretrained weights: only the shortcuts get a gradient): some
+        # trainable weight must move
+        trained = model.detector.encoder if hasattr(model, 'detector') \
+            else model.backbone
+        weights = [p for p in trained.parameters() if p.requires_grad]
+        before = [p.detach().clone() for p in weights]
         model.train()
         log_vars = model.train_step(batch, optim_wrapper)
     assert torch.isfinite(log_vars['loss']), log_vars
-    # the gradient reached the backbone's stem and the optimiser stepped
-    assert not torch.equal(stem.detach(), before), 'no step reached the backbone'
+    # the gradient reached the trained module and the optimiser stepped
+    assert any(not torch.equal(p.detach(), b) for p, b in zip(weights, before)), \
+        'no step reached the backbone'
     _STEPPED[signature] = config

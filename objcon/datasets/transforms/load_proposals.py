@@ -45,6 +45,12 @@ class LoadProposals(BaseTransform):
             with a warning. Defaults to True.
         ann_file (str, optional): COCO json the cache was made from, for the
             check on first use. Defaults to None.
+        min_boxes (int): Images with fewer cached boxes (a whole-image fallback
+            counts as one) are not used: ``UnlabeledImageDataset`` leaves them
+            out before training (:meth:`images_with_few_boxes`), with one log
+            line counting them; elsewhere the transform drops such a sample.
+            DETReg needs 2 (its reference draws another image instead, every
+            epoch). Cache only. Defaults to 0.
     """
 
     def __init__(self,
@@ -53,9 +59,13 @@ class LoadProposals(BaseTransform):
                  img_root: Optional[str] = None,
                  on_missing: str = 'error',
                  check_fingerprint: bool = True,
-                 ann_file: Optional[str] = None) -> None:
+                 ann_file: Optional[str] = None,
+                 min_boxes: int = 0) -> None:
         if (cache is None) == (source is None):
             raise ValueError('LoadProposals needs exactly one of `cache` and `source`')
+        if min_boxes and cache is None:
+            raise ValueError('LoadProposals: min_boxes needs a cache (the images '
+                             'with too few boxes are left out before training)')
         if on_missing not in ('error', 'whole_image', 'empty'):
             raise ValueError(f"on_missing must be 'error', 'whole_image' or 'empty', "
                              f'got {on_missing!r}')
@@ -65,6 +75,7 @@ class LoadProposals(BaseTransform):
         self.on_missing = on_missing
         self.check_fingerprint = check_fingerprint
         self.ann_file = ann_file
+        self.min_boxes = int(min_boxes)
         # Opened lazily: each dataloader worker maps the cache itself.
         self._cache = None
         # Set by check_images (the dataset's check before training); travels to
@@ -137,6 +148,19 @@ class LoadProposals(BaseTransform):
         path_of = dict(zip(keys, img_paths))
         return [path_of[k] for k in missing], [path_of[k] for k in skipped]
 
+    def images_with_few_boxes(self, img_paths: Sequence[str]) -> List[str]:
+        """The paths among ``img_paths`` whose cached boxes are fewer than
+        ``min_boxes`` (none when ``min_boxes`` is 0; images the cache lacks are
+        not counted here)."""
+        if not self.min_boxes:
+            return []
+        from objcon.proposals import ProposalCache
+        cache = self._cache or ProposalCache(self.cache_dir)
+        root = self._root(cache)
+        keys = [self._key(path, root) for path in img_paths]
+        return [path for path, key in zip(img_paths, keys)
+                if key in cache and len(cache[key]) < self.min_boxes]
+
     def _key(self, img_path: str, root: Optional[str] = None) -> str:
         root = root or self.img_root
         if root is None and self.cache is not None:
@@ -162,7 +186,7 @@ class LoadProposals(BaseTransform):
                 f'right after LoadImageFromFile (default colour decoding)')
         return self.cache[key]
 
-    def transform(self, results: dict) -> dict:
+    def transform(self, results: dict) -> Optional[dict]:
         if self.source is not None:
             key = self._key(results['img_path'])
             if self.source.has_masks:  # one segmentation gives masks and boxes
@@ -173,6 +197,8 @@ class LoadProposals(BaseTransform):
                 results['proposals'] = self.source(results['img'], key)
         else:
             results['proposals'] = self._from_cache(results)
+            if len(results['proposals']) < self.min_boxes:
+                return None  # mmengine's dataset takes another sample
         return results
 
     def __getstate__(self) -> dict:

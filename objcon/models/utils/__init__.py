@@ -1,6 +1,7 @@
 from .dense_correspondence import close_position_pairs, position_centres
 from .feature_queue import FeatureQueue
 from .foreach_cosine_ema import ForeachCosineEMA, cosine_momentum
+from .frozen_backbone import FrozenBackbone, load_backbone_checkpoint
 from .grouped_batch_norm import (forward_per_chunk, grouped_batch_norm,
                                  supports_grouped_batch_norm)
 from .linear_curriculum import CCOP_CURRICULUM, LinearCurriculum
@@ -15,5 +16,6 @@ __all__ = [
     'assign_scale_levels', 'correspondence_mask', 'forward_per_chunk',
     'grouped_batch_norm', 'supports_grouped_batch_norm', 'close_position_pairs',
     'position_centres', 'features_at_points', 'sample_common_region_points',
-    'forward_shuffled'
+    'forward_shuffled',
+    'FrozenBackbone', 'load_backbone_checkpoint'
 ]

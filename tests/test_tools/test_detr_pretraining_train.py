@@ -1,0 +1,159 @@
+"""The DETReg and UP-DETR demo configs through tools/train.py (CPU): DETReg
+interrupted, resumed, its loss falling, its frozen target unchanged, its detector
+converted for fine-tuning; UP-DETR's loss falling."""
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tests.conftest import SOCO_TINY_OPTIONS
+
+pytestmark = pytest.mark.slow
+
+CONFIG = 'configs/objcon/detreg_deformable-detr_r18_demo.py'
+UPDETR_CONFIG = 'configs/objcon/updetr_detr_r18_demo.py'
+FINETUNE = 'configs/benchmarks/deformable-detr_r18_demo.py'
+EPOCHS = 2  # 12 images / 4 = 3 iterations an epoch
+# the demo config at the tiny scenes' size: 128-px images, 32-px crops, 8 boxes,
+# 30 queries, 1 encoder and 2 decoder layers (same code path, a third of the time)
+SMALLER = dict(num_queries=30, encoder=dict(num_layers=1),
+               decoder=dict(num_layers=2))
+OPTIONS = [*SOCO_TINY_OPTIONS, f'train_cfg.max_epochs={EPOCHS}',
+           'default_hooks.checkpoint.interval=1', 'image_scales=[(128,128)]',
+           'crop_size=32', 'num_boxes=8', 'model.detector.num_queries=30',
+           'model.detector.encoder.num_layers=1',
+           'model.detector.decoder.num_layers=2']
+
+
+@pytest.fixture(scope='module')
+def detreg_inputs(tiny_demo_root, tmp_path_factory):
+    """The detreg selective-search cache of the tiny train split (where the demo
+    config looks for it) and an R18 target checkpoint made here."""
+    from mmdet.models.backbones import ResNet
+
+    from objcon.proposals import PRESETS, precompute_proposals
+    cache = osp.join(tiny_demo_root, 'proposals', 'train_detreg')
+    if not osp.isdir(cache):
+        precompute_proposals(PRESETS['detreg'], osp.join(tiny_demo_root, 'train'),
+                             cache, show_progress=False)
+    torch.manual_seed(0)
+    target = str(tmp_path_factory.mktemp('target') / 'r18.pth')
+    torch.save(dict(state_dict={f'backbone.{k}': v for k, v in
+                                ResNet(depth=18).state_dict().items()}), target)
+    return cache, target
+
+
+def _env(root, repo_root):
+    return dict(os.environ, OBJCON_DEMO_ROOT=root, OMP_NUM_THREADS='2',
+                PYTHONPATH=repo_root)
+
+
+def _scalars(work):
+    rows = {}
+    for path in sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                row = json.loads(line)
+                if 'loss' in row:
+                    rows[row['step']] = row
+    return rows
+
+
+def _signal_config(tmp_path, repo_root, iteration):
+    config = tmp_path / f'signal_at_{iteration}.py'
+    config.write_text(
+        f'_base_ = {osp.join(repo_root, CONFIG)!r}\n'
+        "custom_imports = dict(imports=['objcon', "
+        "'tests.test_engine.raise_signal_hook'], allow_failed_imports=False)\n"
+        "default_hooks = dict(signal=dict(type='RaiseSignalAtIter', "
+        f"iteration={iteration}))\n")
+    return str(config)
+
+
+def test_interrupted_resumed_loss_falls_target_frozen_and_converts(
+        tiny_demo_root, detreg_inputs, repo_root, tmp_path, load_script, capsys):
+    _, target = detreg_inputs
+    work = str(tmp_path / 'work')
+    env = _env(tiny_demo_root, repo_root)
+
+    def train(config, resume_flag):
+        return subprocess.run(
+            [sys.executable, 'tools/train.py', config, '--work-dir', work,
+             resume_flag, '--cfg-options', *OPTIONS,
+             f'target_checkpoint={target}'],
+            cwd=repo_root, env=env, capture_output=True, text=True, timeout=900)
+
+    # a missing target checkpoint: one error line, before any work
+    proc = subprocess.run(
+        [sys.executable, 'tools/train.py', osp.join(repo_root, CONFIG),
+         '--work-dir', work, '--cfg-options', *OPTIONS,
+         f'target_checkpoint={tmp_path}/absent.pth'],
+        cwd=repo_root, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 2, (proc.stdout + proc.stderr)[-3000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        f"error: the frozen target backbone needs a checkpoint; no file at "
+        f"'{tmp_path}/absent.pth'")
+    assert 'Traceback' not in proc.stderr
+
+    # killed (SIGINT) after iteration 2, then resumed to the end
+    proc = train(_signal_config(tmp_path, repo_root, 2), '--resume-or-start')
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 130, out[-3000:]
+    assert sorted(_scalars(work)) == [1, 2]
+    proc = train(osp.join(repo_root, CONFIG), '--resume')
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert 'resumed epoch: 0, iter: 2' in out
+    rows = _scalars(work)
+    last = 3 * EPOCHS
+    assert sorted(rows) == list(range(1, last + 1))  # none repeated or lost
+    losses = [rows[i]['loss'] for i in sorted(rows)]
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.5, losses
+    assert all(r['num_targets'] >= 2 for r in rows.values())
+    for name in ('loss_cls', 'loss_bbox', 'loss_iou', 'd0.loss_cls', 'loss_embed'):
+        assert name in rows[last], rows[last]
+
+    # the frozen target is the checkpoint's backbone at the end of the run
+    ckpt = osp.join(work, f'epoch_{EPOCHS}.pth')
+    state = torch.load(ckpt, weights_only=False)['state_dict']
+    given = torch.load(target, weights_only=True)['state_dict']
+    target_keys = [k for k in state if k.startswith('target.backbone.')]
+    assert target_keys
+    for k in target_keys:
+        assert torch.equal(state[k], given['backbone.' + k[len('target.backbone.'):]])
+
+    # the whole detector converts into the demo fine-tuning detector (as small)
+    finetune = tmp_path / 'finetune.py'
+    finetune.write_text(f'_base_ = {osp.join(repo_root, FINETUNE)!r}\n'
+                        f'model = dict(**{SMALLER!r})\n')
+    tool = load_script('tools/convert_to_mmdet.py')
+    out = str(tmp_path / 'detreg_mmdet.pth')
+    assert tool.main([ckpt, out, '--part', 'head', '--config',
+                      str(finetune)]) == 0
+    assert '0 missing, 0 unexpected' in capsys.readouterr().out
+
+
+def test_updetr_demo_loss_falls(tiny_demo_root, detreg_inputs, repo_root,
+                                tmp_path):
+    _, target = detreg_inputs
+    work = str(tmp_path / 'work')
+    proc = subprocess.run(
+        [sys.executable, 'tools/train.py', UPDETR_CONFIG, '--work-dir', work,
+         '--cfg-options', *SOCO_TINY_OPTIONS, f'train_cfg.max_epochs={EPOCHS}',
+         'default_hooks.checkpoint.interval=1', 'image_scales=[(128,128)]',
+         'crop_size=32', f'target_checkpoint={target}',
+         'model.detector.num_queries=20', 'model.detector.encoder.num_layers=1',
+         'model.detector.decoder.num_layers=2'],
+        cwd=repo_root, env=_env(tiny_demo_root, repo_root), capture_output=True,
+        text=True, timeout=900)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    rows = _scalars(work)
+    assert sorted(rows) == list(range(1, 3 * EPOCHS + 1))
+    losses = [rows[i]['loss'] for i in sorted(rows)]
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.3, losses
+    assert all(0 < r['loss_feature'] <= 4 for r in rows.values())
