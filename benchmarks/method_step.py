@@ -49,6 +49,7 @@ METHODS: Dict[str, Tuple[str, Optional[str]]] = {
     'SoCo': ('configs/objcon/soco_r18_fpn_demo.py', 'soco'),
     'CCOP': ('configs/objcon/ccop_r18_fpn_demo.py', 'ccop'),
     'PLRC': ('configs/objcon/plrc_r18_demo.py', None),
+    'DetCo': ('configs/objcon/detco_r18_demo.py', None),
 }
 
 COLUMNS = ('method', 'views', 's / step', 'images/s', 'bare s', 'time / bare',

@@ -69,6 +69,9 @@ METHODS = {m.name: m for m in [
            part='neck', proposals='ccop', views=dict(view_size=1), kind='object'),
     Method('plrc', 'PLRC (grid regions)', 'configs/objcon/plrc_r18_demo.py',
            views=dict(view_size=1), kind='object'),
+    # DetCo's 3x3 patches keep the demo config's patch-to-view ratio (36 / 128)
+    Method('detco', 'DetCo (global + 3x3 patches)', 'configs/objcon/detco_r18_demo.py',
+           views=dict(view_size=1, patch_size=36 / 128)),
 ]}
 
 
