@@ -108,10 +108,11 @@ class Preset:
 
 
 PRESETS = {p.name: p for p in [
-    # CI: every row end to end in minutes; the numbers mean nothing. A
+    # CI: every row end to end in minutes (small scenes and views: process start-up
+    # and compute of 8 rows); the numbers mean nothing. A
     # 4-iteration detector scores every object below mmdet's 0.05 threshold,
     # which would leave CocoMetric nothing to evaluate.
-    Preset('smoke', train=48, val=8, image_size=256, view_size=128,
+    Preset('smoke', train=48, val=8, image_size=128, view_size=64,
            pretrain_epochs=1, finetune_iters=4, seeds=(0, ),
            finetune_extra=('model.test_cfg.rcnn.score_thr=0.0', )),
     # this machine (2 CPU cores): <= 60 minutes, every seed a whole row
