@@ -10,8 +10,8 @@ import os
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from objcon.utils import (load_tool_config, register_all_modules,
-                          setup_cpu_distributed)
+from objcon.utils import (finish_distributed, load_tool_config,
+                          register_all_modules, setup_cpu_distributed)
 
 
 def parse_args():
@@ -48,6 +48,7 @@ def main():
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
+    finish_distributed()
     if runner.rank == 0:
         print({k: round(v, 4) if isinstance(v, float) else v
                for k, v in metrics.items()})

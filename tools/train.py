@@ -14,8 +14,9 @@ from mmengine.runner import Runner
 from objcon.engine.hooks import TrainingInterrupted
 from objcon.errors import InputError
 from objcon.utils import (drop_empty_schedulers, find_resume_checkpoint,
-                          load_tool_config, register_all_modules,
-                          set_train_length, setup_cpu_distributed)
+                          finish_distributed, load_tool_config,
+                          register_all_modules, set_train_length,
+                          setup_cpu_distributed)
 
 EPILOG = """\
 interrupts:
@@ -132,11 +133,14 @@ def main() -> int:
                 runner.param_schedulers, len(runner.train_dataloader))
         runner.train()
     except TrainingInterrupted as e:
+        # every rank stopped at the same iteration (the hook agrees on it)
+        finish_distributed()
         print(e, file=sys.stderr)
         return e.exit_code
     except InputError as e:  # a cache, a dataset folder: the message says why
         print(f'error: {e}', file=sys.stderr)
         return 2
+    finish_distributed()
     return 0
 
 

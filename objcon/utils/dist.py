@@ -73,3 +73,18 @@ def setup_cpu_distributed(cfg, launcher: str, backend: str = 'gloo') -> bool:
                   logger='current')
         cfg.sync_bn = None
     return True
+
+
+def finish_distributed() -> None:
+    """Wait for every rank, then close the process group.
+
+    A rank that leaves the interpreter while another still works (rank 0 saving
+    the last checkpoint) and with the group still open can abort in the gloo
+    teardown ("terminate called without an active exception", SIGABRT), which
+    torchrun reports as a failed run although training finished. Call it only
+    where every rank arrives (after training, or after an interrupt every rank
+    agreed on); a rank that failed must not be waited for.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

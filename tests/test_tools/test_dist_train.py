@@ -1,5 +1,6 @@
 """tools/dist_train.sh with two CPU processes (gloo) and tools/test.py after it."""
 import glob
+import json
 import os
 import os.path as osp
 import socket
@@ -34,11 +35,26 @@ def _env(tiny_demo_root):
     return env
 
 
+def _config_recording_exit(tmp_path, repo_root, out_dir):
+    config = tmp_path / 'record_exit.py'
+    config.write_text(
+        f'_base_ = {osp.join(repo_root, CONFIG)!r}\n'
+        "custom_imports = dict(imports=['objcon', "
+        "'tests.test_engine.exit_state_hook'], allow_failed_imports=False)\n"
+        "custom_hooks = [dict(type='objcon.NonFiniteLossHook'), "
+        "dict(type='objcon.ProgressBarHook'), dict(type='RecordExitState', "
+        f"out_dir={str(out_dir)!r})]\n")
+    return str(config)
+
+
 def test_two_process_cpu_training_then_test(tiny_demo_root, repo_root, tmp_path):
     work = str(tmp_path / 'work')
+    exits = tmp_path / 'exits'
+    exits.mkdir()
     proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir', work,
-         '--cfg-options', *SHORT],
+        ['bash', 'tools/dist_train.sh',
+         _config_recording_exit(tmp_path, repo_root, exits), '2',
+         '--work-dir', work, '--cfg-options', *SHORT],
         cwd=repo_root, env=_env(tiny_demo_root), capture_output=True, text=True,
         timeout=900)
     out = proc.stdout + proc.stderr
@@ -52,6 +68,12 @@ def test_two_process_cpu_training_then_test(tiny_demo_root, repo_root, tmp_path)
     assert 'coco/bbox_mAP' in log and 'coco/segm_mAP' in log
     ckpt = osp.join(work, 'iter_4.pth')
     assert osp.isfile(ckpt)
+    # Every rank waits for the others and closes its group before it exits: a
+    # rank leaving with the group open while rank 0 still saves can abort in
+    # the gloo teardown (SIGABRT) and fail a finished run.
+    state = [json.load(open(exits / f'rank_{r}.json')) for r in (0, 1)]
+    assert not state[0]['group_open'] and not state[1]['group_open']
+    assert abs(state[1]['time'] - state[0]['time']) < 1.5, state
 
     # The trained checkpoint loads in a fresh process (torch weights_only) and
     # evaluates with mmdet's CocoMetric.
