@@ -5,10 +5,11 @@ none) for a detector, and at what cost? One command, on the embedded demo scenes
     python tools/bench.py --preset cpu       # 2 CPU cores, <= 60 minutes
     python tools/bench.py --preset gpu       # one GPU, longer, 512 px scenes
 
-Rows: scratch, mmpretrain BYOL, mmpretrain MoCo v2, SoCo (selective search) and
-SoCo with heat-map boxes. Each pretrains ResNet-18 on the train images without
+Rows (--methods): scratch, mmpretrain's BYOL and MoCo v2, and objcon's methods
+(docs/bench.md lists them). Each pretrains ResNet-18 on the train images without
 labels for the same budget, is converted for mmdet, fine-tunes mmdet's Mask R-CNN
-for the same iterations and is evaluated on val with CocoMetric; every seed runs
+for the same iterations and is evaluated on val with CocoMetric (in the
+fine-tuning run, after its last iteration); every seed runs
 the whole row. Output in --out: bench.md (table: mean ± std over seeds), bench.csv
 (one line per row and seed) and bench.png (AP by method, AP against pretraining
 time). A rerun skips the rows already done (records in the work dir).
@@ -53,6 +54,10 @@ def parse_args(argv=None):
                         help="override the preset's fine-tuning iterations")
     parser.add_argument('--gpus', type=int, default=1,
                         help='> 1: train and test with tools/dist_*.sh')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='rows run at once: each gets an equal share of the '
+                        'CPU cores, or one GPU; their times then compare only '
+                        'with runs of the same --jobs (default 1)')
     parser.add_argument('--keep-checkpoints', action='store_true',
                         help='keep every pretraining / fine-tuning checkpoint')
     parser.add_argument('--dry-run', action='store_true',
@@ -74,10 +79,11 @@ def main(argv=None) -> int:
         'work_dirs', 'bench', preset.name + ''.join(
             f'_{k.split("_")[0]}{v}' for k, v in changes.items()))
     data = args.data or preset.data or osp.join(work, 'scenes')
-    bench = Bench(preset, work, data, args.methods,
-                  args.seeds if args.seeds is not None else preset.seeds,
-                  gpus=args.gpus, keep_checkpoints=args.keep_checkpoints)
     try:
+        bench = Bench(preset, work, data, args.methods,
+                      args.seeds if args.seeds is not None else preset.seeds,
+                      gpus=args.gpus, keep_checkpoints=args.keep_checkpoints,
+                      jobs=args.jobs)
         bench.check_settings(write=not args.dry_run)
     except ValueError as e:
         print(f'error: {e}', file=sys.stderr)
@@ -88,7 +94,8 @@ def main(argv=None) -> int:
           f'({pretrain_iters(preset)} iterations of {preset.pretrain_batch}), '
           f'views {preset.view_size} px; fine-tune {preset.finetune_iters} '
           f'iterations at {preset.image_size} px; data {bench.data}; work dir '
-          f'{bench.work_dir}; {len(todo)} row(s) to run')
+          f'{bench.work_dir}; {len(todo)} row(s) to run'
+          + (f', {bench.jobs} at a time' if bench.jobs > 1 else ''))
     if args.dry_run:
         for name, seed in todo:
             print(f'  {name} seed {seed}')
@@ -99,7 +106,7 @@ def main(argv=None) -> int:
     except StepFailed as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
-    steps = sum(r[k] for r in records for k in
+    steps = sum(r.get(k, 0.) for r in records for k in
                 ('pretrain_s', 'convert_s', 'finetune_s', 'test_s'))
     # each proposal cache is computed once and shared by the rows that read it
     steps += sum({METHODS[r['method']].proposals: r['proposals_s']
@@ -110,7 +117,8 @@ def main(argv=None) -> int:
               f'iterations) on {platform.node() or "?"} '
               f'({platform.machine()}, {os.cpu_count()} cores): its rows\' steps '
               f'took {steps / 60:.1f} min (this invocation '
-              f'{(time.time() - start) / 60:.1f} min). AP x100 on the '
+              f'{(time.time() - start) / 60:.1f} min{_jobs_note(records)}). '
+              f'AP x100 on the '
               f'{preset.val} val scenes, mean ± sample std over seeds.')
     paths = write_report(records, args.out or bench.work_dir, preset, header)
     with open(paths['md']) as f:
@@ -123,6 +131,14 @@ def main(argv=None) -> int:
         print(f'error: no AP for {missing} (empty detections?)', file=sys.stderr)
         return 1
     return 0
+
+
+def _jobs_note(records) -> str:
+    jobs = sorted({r.get('jobs', 1) for r in records})
+    if jobs == [1]:
+        return ''
+    return (f'; rows ran {"/".join(map(str, jobs))} at a time, sharing the '
+            'machine: their times are longer than alone')
 
 
 if __name__ == '__main__':

@@ -73,7 +73,7 @@ def main(argv=None) -> int:
             convert(args.checkpoint, load_from, args.part, args.config, env,
                     osp.join(work, 'convert.log'))
         print(f'[2/3] fine-tune {args.config} (log {work}/finetune.log)')
-        ckpt, ft_seconds = finetune(
+        ckpt, ft_seconds, _ = finetune(
             args.config, osp.join(work, 'finetune'), env, load_from=load_from,
             iters=args.iters, epochs=args.epochs, seed=args.seed, gpus=args.gpus,
             options=args.cfg_options, log_file=osp.join(work, 'finetune.log'))

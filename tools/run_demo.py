@@ -98,7 +98,7 @@ def main(argv=None) -> int:
         n = args.finetune_iters
         init = 'scratch' if args.no_pretrain else f'{method.label} weights'
         step(f'fine-tune Mask R-CNN R18-FPN from {init}, {n} iterations, labels')
-        ckpt, timings['finetune'] = finetune(
+        ckpt, timings['finetune'], _ = finetune(
             FINETUNE_CONFIG, osp.join(work, 'finetune'), env, load_from=load_from,
             iters=n)
 

@@ -1,14 +1,17 @@
 """Train (pretrain or fine-tune) from a config with MMEngine's Runner.
 
     python tools/train.py CONFIG [--work-dir DIR] [--epochs N | --iters N]
-        [--resume [CKPT] | --resume-or-start] [--amp] [--cfg-options k=v ...]
+        [--resume [CKPT] | --resume-or-start] [--amp] [--metrics-json FILE]
+        [--cfg-options k=v ...]
     tools/dist_train.sh CONFIG GPUS [args]    # torchrun; gloo on CPU-only machines
 """
 import argparse
+import json
 import os
 import sys
 
 from mmengine.config import Config, DictAction
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from objcon.engine.hooks import TrainingInterrupted
@@ -62,6 +65,9 @@ def parse_args():
         help='resume from the latest checkpoint of the work dir if it has one, '
         'else start from scratch (for jobs a scheduler may restart)')
     parser.add_argument(
+        '--metrics-json', help="write the last validation's metrics to this json "
+        'file (the config must have a val loop that runs)')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, e.g. train_cfg.max_iters=100')
     parser.add_argument(
@@ -112,6 +118,30 @@ def build_cfg(args) -> Config:
     return cfg
 
 
+class LastValidationMetrics(Hook):
+    """Keeps the metrics of the latest validation of a training run."""
+
+    priority = 'LOWEST'
+
+    def __init__(self) -> None:
+        self.metrics = None
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        self.metrics = metrics
+
+
+def write_metrics(runner, hook: LastValidationMetrics, path: str) -> None:
+    """Rank 0 writes the last validation's metrics to ``path``."""
+    if runner.rank != 0:
+        return
+    if hook.metrics is None:
+        raise InputError('--metrics-json: no validation ran (the config has no '
+                         'val loop, or its val_begin / val_interval skip every '
+                         'validation)')
+    with open(path, 'w') as f:
+        json.dump(hook.metrics, f, indent=2)
+
+
 def main() -> int:
     args = parse_args()
     register_all_modules(init_default_scope=False)
@@ -127,11 +157,16 @@ def main() -> int:
         else:
             from objcon.registry import RUNNERS
             runner = RUNNERS.build(cfg)
+        last_val = LastValidationMetrics()
+        if args.metrics_json:
+            runner.register_hook(last_val)
         if runner.param_schedulers:
             # a schedule in fractions of an epoch needs the epoch length
             runner.param_schedulers = drop_empty_schedulers(
                 runner.param_schedulers, len(runner.train_dataloader))
         runner.train()
+        if args.metrics_json:
+            write_metrics(runner, last_val, args.metrics_json)
     except TrainingInterrupted as e:
         # every rank stopped at the same iteration (the hook agrees on it)
         finish_distributed()

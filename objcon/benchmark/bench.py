@@ -3,8 +3,8 @@
 Every row of a bench pretrains a ResNet on the demo train images without labels
 for the same budget (same images seen, same backbone, same view resolution),
 converts the result for mmdet, fine-tunes mmdet's Mask R-CNN on the train split
-with labels for the same iterations, and evaluates on the val split with mmdet's
-CocoMetric. Each step is the user's own tool (see :mod:`.pipeline`); a preset
+with labels for the same iterations, and evaluates the final weights on the val
+split with mmdet's CocoMetric (the fine-tuning run's own val loop). Each step is the user's own tool (see :mod:`.pipeline`); a preset
 only chooses lengths, sizes and seeds, and changes the method configs through
 ``--cfg-options`` of their named variables (never another code path).
 
@@ -14,12 +14,14 @@ The run is resumable: a finished (method, seed) leaves a JSON record in
 import json
 import os
 import os.path as osp
+import queue
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .pipeline import convert, evaluate, finetune, pretrain, run_tool, tool_env
+from .pipeline import convert, finetune, pretrain, run_tool, tool_env
 
 FINETUNE_CONFIG = 'configs/benchmarks/mask-rcnn_r18_fpn_demo.py'
 
@@ -162,6 +164,12 @@ class Bench:
         gpus (int): > 1 trains and tests with the dist_*.sh launchers.
         keep_checkpoints (bool): Keep the pretraining / fine-tuning
             checkpoints of every row (they are deleted once a row is done).
+        jobs (int): Rows run at once. On a CPU machine each gets an equal
+            share of the cores (``OMP_NUM_THREADS``); on a GPU machine each
+            gets one GPU (``CUDA_VISIBLE_DEVICES``), so ``jobs`` may not exceed
+            the GPUs and needs ``gpus == 1``. Rows that share the machine take
+            longer: their times compare only with rows of a run with the same
+            ``jobs``, which records keep.
     """
     preset: Preset
     work_dir: str
@@ -170,11 +178,19 @@ class Bench:
     seeds: Sequence[int]
     gpus: int = 1
     keep_checkpoints: bool = False
+    jobs: int = 1
 
     def __post_init__(self):
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown:
             raise ValueError(f'unknown method(s) {unknown}; known: {list(METHODS)}')
+        if self.jobs < 1:
+            raise ValueError(f'jobs must be >= 1, got {self.jobs}')
+        if self.jobs > 1 and self.gpus > 1:
+            raise ValueError('jobs > 1 runs one row per GPU: it needs gpus == 1')
+        devices = _visible_gpus()
+        if self.jobs > 1 and devices and self.jobs > len(devices):
+            raise ValueError(f'jobs {self.jobs} > the {len(devices)} visible GPUs')
         self.work_dir = osp.abspath(self.work_dir)
         self.data = osp.abspath(self.data)
         self.env = tool_env(self.data)
@@ -253,15 +269,32 @@ class Bench:
             json.dump({'seconds': seconds}, f)
         return seconds
 
+    def job_env(self, slot: int) -> Dict[str, str]:
+        """The tool environment of the ``slot``-th concurrent job."""
+        if self.jobs == 1:
+            return self.env
+        env = dict(self.env)
+        devices = _visible_gpus()
+        if devices:
+            env['CUDA_VISIBLE_DEVICES'] = devices[slot]
+        else:
+            env['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // self.jobs))
+        return env
+
     def run_row(self, name: str, seed: int, proposal_seconds: Dict[str, float],
-                log) -> dict:
+                log, env: Optional[Dict[str, str]] = None) -> dict:
         """Pretrain -> convert -> fine-tune -> evaluate one (method, seed);
-        returns and saves its record."""
+        returns and saves its record.
+
+        Args:
+            env (dict, optional): The tools' environment; None: the bench's.
+        """
+        env = self.env if env is None else env
         method, p = METHODS[name], self.preset
         row_dir = osp.join(self.work_dir, f'{name}_seed{seed}')
         logs = osp.join(row_dir, 'logs')
         record = dict(method=name, label=method.label, kind=method.kind, seed=seed,
-                      preset=p.name, pretrain_s=0., convert_s=0.,
+                      preset=p.name, jobs=self.jobs, pretrain_s=0., convert_s=0.,
                       proposals_s=proposal_seconds.get(method.proposals, 0.))
         load_from = None
         if method.config is not None:
@@ -272,27 +305,22 @@ class Bench:
                 f'({pretrain_iters(p)} iterations, no labels)')
             ckpt, record['pretrain_s'] = pretrain(
                 method.config, osp.join(row_dir, 'pretrain'), p.pretrain_epochs,
-                self.env, seed=seed, gpus=self.gpus, options=opts,
+                env, seed=seed, gpus=self.gpus, options=opts,
                 log_file=osp.join(logs, 'pretrain.log'))
             load_from = osp.join(row_dir, 'converted.pth')
             log(f'{name} seed {seed}: convert ({method.part})')
             record['convert_s'] = convert(ckpt, load_from, method.part,
-                                          FINETUNE_CONFIG, self.env,
+                                          FINETUNE_CONFIG, env,
                                           osp.join(logs, 'convert.log'))
             if not self.keep_checkpoints:
                 _remove(ckpt)
-        log(f'{name} seed {seed}: fine-tune Mask R-CNN {p.finetune_iters} iterations')
-        ft_ckpt, record['finetune_s'] = finetune(
-            FINETUNE_CONFIG, osp.join(row_dir, 'finetune'), self.env,
+        log(f'{name} seed {seed}: fine-tune Mask R-CNN {p.finetune_iters} '
+            'iterations, then evaluate on val (CocoMetric)')
+        ft_ckpt, record['finetune_s'], metrics = finetune(
+            FINETUNE_CONFIG, osp.join(row_dir, 'finetune'), env,
             load_from=load_from, iters=p.finetune_iters, seed=seed, gpus=self.gpus,
-            options=finetune_options(p), log_file=osp.join(logs, 'finetune.log'))
-        log(f'{name} seed {seed}: evaluate on val (CocoMetric)')
-        t = time.time()
-        metrics = evaluate(FINETUNE_CONFIG, ft_ckpt, osp.join(row_dir, 'test'),
-                           self.env, gpus=self.gpus,
-                           options=finetune_options(p),
-                           log_file=osp.join(logs, 'test.log'))
-        record['test_s'] = time.time() - t
+            options=finetune_options(p), log_file=osp.join(logs, 'finetune.log'),
+            validate=True)
         record['metrics'] = metrics
         if not self.keep_checkpoints:
             _remove(ft_ckpt)
@@ -313,17 +341,50 @@ class Bench:
         proposal_seconds = {s: self.ensure_proposals(s, log) for s in sources}
         bar = tqdm(total=len(todo), desc='bench rows', unit='row', file=sys.stdout,
                    disable=not todo)
-        for name, seed in todo:
-            bar.set_postfix_str(f'{name} seed {seed}')
-            rec = self.run_row(name, seed, proposal_seconds,
-                               lambda msg: bar.write(f'[bench] {msg}'))
+
+        def done(rec: dict) -> None:
             m = rec['metrics']
-            bar.write(f'[bench] {name} seed {seed}: APbb '
+            bar.write(f"[bench] {rec['method']} seed {rec['seed']}: APbb "
                       f"{m.get('coco/bbox_mAP', float('nan')):.3f}, APmk "
                       f"{m.get('coco/segm_mAP', float('nan')):.3f}")
             bar.update()
+
+        def log(msg: str) -> None:
+            bar.write(f'[bench] {msg}')
+
+        if self.jobs == 1:
+            for name, seed in todo:
+                bar.set_postfix_str(f'{name} seed {seed}')
+                done(self.run_row(name, seed, proposal_seconds, log))
+        else:
+            self._run_concurrently(todo, proposal_seconds, log, done)
         bar.close()
         return self.records()
+
+    def _run_concurrently(self, todo, proposal_seconds, log, done) -> None:
+        """``jobs`` rows at a time, each in its own slot (cores or GPU); the
+        first failure stops new rows and is raised once running ones end."""
+        slots = queue.Queue()
+        for slot in range(self.jobs):
+            slots.put(slot)
+
+        def one(name: str, seed: int) -> dict:
+            slot = slots.get()
+            try:
+                return self.run_row(name, seed, proposal_seconds, log,
+                                    self.job_env(slot))
+            finally:
+                slots.put(slot)
+
+        with ThreadPoolExecutor(self.jobs) as pool:
+            futures = [pool.submit(one, n, s) for n, s in todo]
+            try:
+                for future in as_completed(futures):
+                    done(future.result())
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
 
     def records(self) -> List[dict]:
         out = []
@@ -333,6 +394,18 @@ class Bench:
                     with open(self.record_path(m, s)) as f:
                         out.append(json.load(f))
         return out
+
+
+def _visible_gpus() -> List[str]:
+    """Ids a job may be pinned to (``CUDA_VISIBLE_DEVICES`` entries); [] on a
+    CPU machine."""
+    import torch
+    if not torch.cuda.is_available():
+        return []
+    visible = os.environ.get('CUDA_VISIBLE_DEVICES')
+    if visible:
+        return [d.strip() for d in visible.split(',') if d.strip()]
+    return [str(i) for i in range(torch.cuda.device_count())]
 
 
 def _remove(path: str) -> None:

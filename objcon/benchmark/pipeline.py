@@ -116,27 +116,44 @@ def convert(checkpoint: str, out: str, part: str, detector_config: str,
 def finetune(config: str, work_dir: str, env: Dict[str, str],
              load_from: Optional[str] = None, iters: Optional[int] = None,
              epochs: Optional[int] = None, seed: int = 0, gpus: int = 1,
-             options: Sequence[str] = (),
-             log_file: Optional[str] = None) -> Tuple[str, float]:
+             options: Sequence[str] = (), log_file: Optional[str] = None,
+             validate: bool = False) -> Tuple[str, float, Optional[dict]]:
     """Fine-tune a detector with mmdet's training (optionally from converted
     weights).
 
+    Args:
+        validate (bool): Run the config's val loop (mmdet's CocoMetric) once,
+            after the last iteration, in the same process, and return its
+            metrics: the same numbers as :func:`evaluate` of the final
+            checkpoint on the val split, without starting the test tool.
+            False: no validation during training.
+
     Returns:
-        tuple[str, float]: The final checkpoint and the wall time (s).
+        tuple: The final checkpoint, the wall time (s) and the metrics
+        (``None`` without ``validate``).
     """
     length = (['--iters', str(iters)] if iters else
               ['--epochs', str(epochs)] if epochs else [])
     opts = [f'randomness.seed={seed}']
     if iters or epochs:
-        # mmengine validates at the last step whatever the interval: that would
-        # repeat the evaluate() step
-        opts.append(f'train_cfg.val_begin={(iters or epochs) + 1}')
+        # only after the last step (mmengine validates there whatever the
+        # interval), or never
+        last = iters or epochs
+        opts.append(f'train_cfg.val_begin={last if validate else last + 1}')
     opts += list(options)
     if load_from:
         opts.append(f'load_from={load_from}')
-    seconds = run_tool(_train_cmd(config, work_dir, gpus, length, opts), env,
-                       log_file)
-    return last_checkpoint(work_dir), seconds
+    metrics_file = osp.join(work_dir, 'metrics.json')
+    cmd = _train_cmd(config, work_dir, gpus, length, opts)
+    if validate:
+        cmd[cmd.index('--work-dir'):cmd.index('--work-dir')] = [
+            '--metrics-json', metrics_file]
+    seconds = run_tool(cmd, env, log_file)
+    metrics = None
+    if validate:
+        with open(metrics_file) as f:
+            metrics = json.load(f)
+    return last_checkpoint(work_dir), seconds, metrics
 
 
 def evaluate(config: str, checkpoint: str, work_dir: str, env: Dict[str, str],

@@ -123,7 +123,8 @@ def write_report(records: Sequence[dict], out_dir: str, preset: Preset,
             f"{r['label']}: " + ', '.join(
                 f'{100 * b:.1f}/{100 * m:.1f}'
                 for b, m in zip(r['APbb'][2], r['APmk'][2])) for r in rows) + '\n')
-    keys = ['method', 'seed', 'pretrain_s', 'convert_s', 'finetune_s', 'test_s',
+    # finetune_s includes the evaluation on val (the fine-tuning's val loop)
+    keys = ['method', 'seed', 'pretrain_s', 'convert_s', 'finetune_s',
             'proposals_s']
     with open(paths['csv'], 'w') as f:
         f.write(','.join(keys + [c for c, _ in TABLE_METRICS]) + '\n')

@@ -16,8 +16,9 @@ from objcon.benchmark.report import markdown_table, summarize
 @pytest.mark.slow
 def test_smoke_preset_every_row_has_a_finite_ap(tmp_path, repo_root):
     work = tmp_path / 'bench'
+    # two rows at a time: each row is mostly tool start-up on one core
     cmd = [sys.executable, 'tools/bench.py', '--preset', 'smoke',
-           '--work-dir', str(work)]
+           '--work-dir', str(work), '--jobs', '2']
     proc = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True,
                           timeout=1200)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
@@ -26,7 +27,7 @@ def test_smoke_preset_every_row_has_a_finite_ap(tmp_path, repo_root):
             rec = json.load(f)
         for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP'):
             assert math.isfinite(rec['metrics'][key]), (name, rec['metrics'])
-        assert rec['finetune_s'] > 0
+        assert rec['finetune_s'] > 0 and rec['jobs'] == 2
         assert (rec['pretrain_s'] > 0) == (name != 'scratch')
         # training checkpoints are removed once the row is recorded
         kept = [p.name for p in (work / f'{name}_seed0').rglob('*.pth')]
@@ -38,6 +39,7 @@ def test_smoke_preset_every_row_has_a_finite_ap(tmp_path, repo_root):
             waited = json.load(f)['proposals_s']
         assert (waited > 0) == (METHODS[name].proposals is not None), name
     table = (work / 'bench.md').read_text()
+    assert 'rows ran 2 at a time' in table
     for m in METHODS.values():
         assert f'| {m.label} | 1 |' in table
     png = (work / 'bench.png').read_bytes()
@@ -159,3 +161,51 @@ def test_a_work_dir_keeps_to_its_settings(tmp_path):
         Bench(longer, work, data, ['scratch'], [0]).check_settings()
     with pytest.raises(ValueError, match='data'):
         Bench(smoke, work, str(tmp_path / 'other'), ['scratch'], [0]).check_settings()
+
+
+def test_concurrent_rows_split_the_cores_and_check_their_arguments(
+        tmp_path, monkeypatch):
+    from objcon.benchmark import bench as bench_module
+    from objcon.benchmark.bench import Bench
+    smoke, work, data = PRESETS['smoke'], str(tmp_path / 'w'), str(tmp_path / 'd')
+    monkeypatch.setattr(bench_module, '_visible_gpus', lambda: [])
+    monkeypatch.setattr(bench_module.os, 'cpu_count', lambda: 8)
+    two = Bench(smoke, work, data, ['scratch'], [0], jobs=2)
+    assert two.job_env(0)['OMP_NUM_THREADS'] == two.job_env(1)['OMP_NUM_THREADS'] \
+        == '4'
+    one = Bench(smoke, work, data, ['scratch'], [0])
+    assert one.job_env(0) is one.env
+    with pytest.raises(ValueError, match='jobs must be >= 1'):
+        Bench(smoke, work, data, ['scratch'], [0], jobs=0)
+    with pytest.raises(ValueError, match='gpus == 1'):
+        Bench(smoke, work, data, ['scratch'], [0], jobs=2, gpus=2)
+    # on a GPU machine a job is pinned to one of the visible GPUs
+    monkeypatch.setattr(bench_module, '_visible_gpus', lambda: ['3', '5'])
+    pinned = Bench(smoke, work, data, ['scratch'], [0], jobs=2)
+    assert [pinned.job_env(s)['CUDA_VISIBLE_DEVICES'] for s in (0, 1)] == ['3', '5']
+    with pytest.raises(ValueError, match='visible GPUs'):
+        Bench(smoke, work, data, ['scratch'], [0], jobs=3)
+
+
+def test_a_failing_concurrent_row_stops_the_bench(tmp_path, monkeypatch):
+    """The first failure is raised; rows not yet started never start."""
+    from objcon.benchmark.bench import Bench
+    from objcon.benchmark.pipeline import StepFailed
+    bench = Bench(PRESETS['smoke'], str(tmp_path / 'w'), str(tmp_path / 'd'),
+                  ['scratch', 'byol', 'mocov2', 'soco'], [0], jobs=2)
+    started = []
+
+    def run_row(name, seed, proposal_seconds, log, env=None):
+        started.append(name)
+        if name == 'scratch':
+            raise StepFailed('exit 1: scratch')
+        import time
+        time.sleep(0.2)
+        return dict(method=name, seed=seed, metrics={})
+
+    monkeypatch.setattr(bench, 'run_row', run_row)
+    monkeypatch.setattr(bench, 'ensure_data', lambda log: 0.)
+    monkeypatch.setattr(bench, 'ensure_proposals', lambda source, log: 0.)
+    with pytest.raises(StepFailed, match='scratch'):
+        bench.run(log=lambda msg: None)
+    assert 'soco' not in started and len(started) <= 3

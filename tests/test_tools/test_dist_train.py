@@ -54,7 +54,8 @@ def test_two_process_cpu_training_then_test(tiny_demo_root, repo_root, tmp_path)
     proc = subprocess.run(
         ['bash', 'tools/dist_train.sh',
          _config_recording_exit(tmp_path, repo_root, exits), '2',
-         '--work-dir', work, '--cfg-options', *SHORT],
+         '--work-dir', work, '--metrics-json', str(tmp_path / 'val.json'),
+         '--cfg-options', *SHORT],
         cwd=repo_root, env=_env(tiny_demo_root), capture_output=True, text=True,
         timeout=900)
     out = proc.stdout + proc.stderr
@@ -79,9 +80,32 @@ def test_two_process_cpu_training_then_test(tiny_demo_root, repo_root, tmp_path)
     # evaluates with mmdet's CocoMetric.
     test = subprocess.run(
         [sys.executable, 'tools/test.py', CONFIG, ckpt, '--work-dir',
-         str(tmp_path / 'test'), '--cfg-options', 'test_dataloader.batch_size=2',
+         str(tmp_path / 'test'), '--metrics-json', str(tmp_path / 'test.json'),
+         '--cfg-options', 'test_dataloader.batch_size=2',
          'model.test_cfg.rcnn.score_thr=0.0'],
         cwd=repo_root, env=_env(tiny_demo_root), capture_output=True, text=True,
         timeout=600)
     assert test.returncode == 0, (test.stdout + test.stderr)[-4000:]
     assert "'coco/bbox_mAP'" in test.stdout and "'coco/segm_mAP'" in test.stdout
+    # the training's last validation (train.py --metrics-json, 2 ranks) gives
+    # the test tool's numbers for the final checkpoint (objcon-bench uses it)
+    val = json.load(open(tmp_path / 'val.json'))
+    test_metrics = json.load(open(tmp_path / 'test.json'))
+    assert set(val) == set(test_metrics)
+    assert val == pytest.approx(test_metrics, abs=1e-4)
+
+
+def test_metrics_json_without_a_validation_is_an_error(tiny_demo_root, repo_root,
+                                                       tmp_path):
+    proc = subprocess.run(
+        [sys.executable, 'tools/train.py', CONFIG, '--work-dir',
+         str(tmp_path / 'w'), '--metrics-json', str(tmp_path / 'm.json'),
+         '--cfg-options', 'train_cfg.max_iters=1', 'train_cfg.val_begin=2',
+         'train_dataloader.batch_size=1', 'image_size=(64,64)',
+         'param_scheduler.0.end=1'],
+        cwd=repo_root, env=_env(tiny_demo_root), capture_output=True, text=True,
+        timeout=600)
+    assert proc.returncode == 2, (proc.stdout + proc.stderr)[-3000:]
+    assert 'error: --metrics-json: no validation ran' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert not (tmp_path / 'm.json').exists()
