@@ -6,10 +6,12 @@
 import argparse
 import json
 import os
+import sys
 
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
+from objcon.errors import InputError
 from objcon.utils import (finish_distributed, load_tool_config,
                           register_all_modules, setup_cpu_distributed)
 
@@ -33,15 +35,20 @@ def parse_args():
     return args
 
 
-def main():
+def main() -> int:
     args = parse_args()
     register_all_modules(init_default_scope=False)
-    cfg = load_tool_config(args.config, args.launcher, args.cfg_options,
-                           args.work_dir)
+    try:
+        cfg = load_tool_config(args.config, args.launcher, args.cfg_options,
+                               args.work_dir)
+    except (FileNotFoundError, InputError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
     cfg.load_from = args.checkpoint
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
-            raise ValueError('--out must be a .pkl file')
+            print('error: --out must be a .pkl file', file=sys.stderr)
+            return 2
         cfg.test_evaluator = [cfg.test_evaluator] if isinstance(
             cfg.test_evaluator, dict) else list(cfg.test_evaluator)
         cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
@@ -55,7 +62,8 @@ def main():
         if args.metrics_json:
             with open(args.metrics_json, 'w') as f:
                 json.dump(metrics, f, indent=2)
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

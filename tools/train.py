@@ -147,7 +147,7 @@ def main() -> int:
     register_all_modules(init_default_scope=False)
     try:
         cfg = build_cfg(args)
-    except (UsageError, FileNotFoundError) as e:
+    except (UsageError, FileNotFoundError, InputError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
     setup_cpu_distributed(cfg, args.launcher)

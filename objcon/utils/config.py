@@ -16,6 +16,8 @@ from typing import Dict, Iterator, Optional, Set
 
 from mmengine.config import Config
 
+from objcon.errors import InputError
+
 
 def _literal(value) -> ast.expr:
     try:
@@ -68,15 +70,22 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
 
     Returns:
         Config: The config, with every override applied.
+
+    Raises:
+        InputError: The config refused a named variable's value (a config
+            checks its variables by raising ``ValueError`` with the reason).
     """
     cfg_options = dict(cfg_options or {})
     names = {k: v for k, v in cfg_options.items() if '.' not in k}
     assigned: Set[str] = set()
-    if names:
-        with _assign_names(names, assigned):
+    try:
+        if names:
+            with _assign_names(names, assigned):
+                cfg = Config.fromfile(path)
+        else:
             cfg = Config.fromfile(path)
-    else:
-        cfg = Config.fromfile(path)
+    except ValueError as e:
+        raise InputError(f'{path}: {e}') from e
     # names no file assigns are new top-level keys, as MMEngine makes them
     rest = {k: v for k, v in cfg_options.items() if k not in assigned}
     if rest:

@@ -34,7 +34,8 @@ def test_unknown_names_become_keys_and_literals_are_required(tmp_path):
     path = _write(tmp_path, 'c.py', "a = 1\n")
     cfg = load_config(path, {'resume': True})
     assert cfg.resume is True and cfg.a == 1
-    with pytest.raises(ValueError, match='literal'):
+    from objcon.errors import InputError
+    with pytest.raises(InputError, match='literal'):
         load_config(path, {'a': object()})
 
 
@@ -45,3 +46,30 @@ def test_demo_config_names_reach_the_pipeline_and_the_cache(repo_root):
     transforms = {t['type']: t for t in cfg.train_dataloader.dataset.pipeline}
     assert [v['size'] for v in transforms['ObjectViews']['views']] == [96, 96, 48]
     assert transforms['LoadProposals']['cache'] == '/tmp/elsewhere'
+
+
+def test_a_config_refuses_a_value_in_one_line(tmp_path):
+    from objcon.errors import InputError
+    path = _write(tmp_path, 'checked.py', (
+        "size = 2\n"
+        "if size not in (1, 2):\n"
+        "    raise ValueError(f'size={size}: 1 or 2')\n"))
+    assert load_config(path, {'size': 1}).size == 1
+    with pytest.raises(InputError, match=r'checked.py: size=3: 1 or 2'):
+        load_config(path, {'size': 3})
+
+
+@pytest.mark.parametrize('percent,epochs,drops', [
+    (1, 2000, []), (2, 150, [40, 80, 120]), (5, 500, []), (10, 150, [40, 80, 120])])
+def test_detreg_semi_supervised_fraction_sets_split_and_schedule(
+        repo_root, percent, epochs, drops):
+    """DETReg's fine-tuning scripts per labelled fraction: epochs, and StepLR
+    every 40 epochs where the script keeps the default drop."""
+    cfg = load_config(
+        osp.join(repo_root, 'configs/benchmarks/deformable-detr_r50_semi-sup_coco.py'),
+        {'label_percent': percent, 'fold': 2})
+    assert cfg.train_dataloader.dataset.ann_file == \
+        f'semi_anns/instances_train2017.2@{percent}.json'
+    assert cfg.train_cfg.max_epochs == epochs
+    assert cfg.param_scheduler[0].milestones == drops
+    assert cfg.param_scheduler[0].end == epochs
