@@ -4,7 +4,7 @@ import math
 import os
 import os.path as osp
 import statistics
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .bench import Preset
 
@@ -12,6 +12,82 @@ TABLE_METRICS = (('APbb', 'coco/bbox_mAP'), ('APbb50', 'coco/bbox_mAP_50'),
                  ('APmk', 'coco/segm_mAP'))
 TABLE_TIMES = (('pretrain min', 'pretrain_s'), ('fine-tune min', 'finetune_s'),
                ('proposal precompute min', 'proposals_s'))
+# rows every other row is compared with, seed by seed
+PAIRED_REFERENCES = ('scratch', 'byol')
+CONFIDENCE = 0.95
+
+
+def paired_difference(records: Sequence[dict], method: str, reference: str,
+                      metric: str = 'coco/bbox_mAP',
+                      confidence: float = CONFIDENCE) -> Optional[dict]:
+    """The difference ``method - reference`` of ``metric``, paired by seed
+    (each seed's pretraining and fine-tuning share their randomness), with a
+    Student-t confidence interval over the seeds both have.
+
+    Args:
+        records (Sequence[dict]): Bench records (``method``, ``seed``,
+            ``metrics``).
+        method, reference (str): Row names.
+        metric (str): Metric key. Defaults to box AP.
+        confidence (float): Two-sided level. Defaults to 0.95.
+
+    Returns:
+        dict | None: ``mean``, ``low``, ``high`` (nan with one seed: no
+        interval), ``n`` and the per-seed ``differences``; None when the two
+        rows share no seed with a finite value.
+    """
+    from scipy import stats
+
+    def values(name):
+        return {r['seed']: r['metrics'].get(metric, float('nan'))
+                for r in records if r['method'] == name}
+    a, b = values(method), values(reference)
+    diffs = [a[s] - b[s] for s in sorted(set(a) & set(b))
+             if math.isfinite(a[s]) and math.isfinite(b[s])]
+    if not diffs:
+        return None
+    mean = statistics.fmean(diffs)
+    if len(diffs) < 2:
+        low = high = float('nan')
+    else:
+        half = stats.t.ppf(0.5 + confidence / 2, len(diffs) - 1) * \
+            statistics.stdev(diffs) / math.sqrt(len(diffs))
+        low, high = mean - half, mean + half
+    return dict(mean=mean, low=low, high=high, n=len(diffs), differences=diffs)
+
+
+def _interval(d: Optional[dict]) -> str:
+    if d is None:
+        return '-'
+    if not math.isfinite(d['low']):
+        return f"{100 * d['mean']:+.1f} (1 seed)"
+    return f"{100 * d['mean']:+.1f} [{100 * d['low']:+.1f}, {100 * d['high']:+.1f}]"
+
+
+def ordering_statement(records: Sequence[dict],
+                       references: Sequence[str] = PAIRED_REFERENCES) -> str:
+    """What the seeds support: each row above or below a reference where the
+    paired interval of box AP excludes 0; otherwise that no ordering is."""
+    names = list(dict.fromkeys(r['method'] for r in records))
+    labels = {r['method']: r['label'] for r in records}
+    claims = []
+    for ref in references:
+        if ref not in names:
+            continue
+        for name in names:
+            d = paired_difference(records, name, ref) if name != ref else None
+            if d is None or not math.isfinite(d['low']):
+                continue
+            if d['low'] > 0 or d['high'] < 0:
+                word = 'above' if d['low'] > 0 else 'below'
+                claims.append(f"{labels[name]} is {word} {labels[ref]}: box AP "
+                              f"{_interval(d)} x100 ({d['n']} seeds, "
+                              f"{round(100 * CONFIDENCE)} % interval)")
+    if not claims:
+        return ('No ordering is supported: every paired interval of box AP '
+                f'(against {", ".join(labels.get(r, r) for r in references)}) '
+                'contains 0, or a row has fewer than 2 seeds.')
+    return 'Supported by the seeds: ' + '; '.join(claims) + '. No other ordering is.'
 
 
 def _mean_spread(values: Sequence[float]) -> Tuple[float, float]:
@@ -41,10 +117,16 @@ def summarize(records: Sequence[dict]) -> List[dict]:
     return rows
 
 
-def markdown_table(rows: Sequence[dict]) -> str:
+def markdown_table(rows: Sequence[dict],
+                   records: Optional[Sequence[dict]] = None) -> str:
     """The summary as a markdown table: AP as mean ± std over seeds (x100,
-    COCO's usual scale), times in minutes (mean)."""
+    COCO's usual scale), times in minutes (mean); with ``records``, each row's
+    box AP minus scratch's and BYOL's, paired by seed, with its interval."""
+    present = {r['method'] for r in rows}
+    refs = [ref for ref in PAIRED_REFERENCES if records and ref in present]
+    labels = {r['method']: r['label'] for r in rows}
     head = ['method', 'seeds'] + [c for c, _ in TABLE_METRICS] + \
+        [f'APbb - {labels[ref]} [{round(100 * CONFIDENCE)} % CI]' for ref in refs] + \
         [c for c, _ in TABLE_TIMES]
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for r in rows:
@@ -53,6 +135,9 @@ def markdown_table(rows: Sequence[dict]) -> str:
             mean, std, _ = r[col]
             cells.append(f'{100 * mean:.1f} ± {100 * std:.1f}'
                          if len(r['seeds']) > 1 else f'{100 * mean:.1f}')
+        for ref in refs:
+            cells.append('-' if r['method'] == ref else
+                         _interval(paired_difference(records, r['method'], ref)))
         for col, _ in TABLE_TIMES:
             cells.append(f'{r[col][0]:.1f}')
         lines.append('| ' + ' | '.join(cells) + ' |')
@@ -118,11 +203,12 @@ def write_report(records: Sequence[dict], out_dir: str, preset: Preset,
     with open(paths['md'], 'w') as f:
         if header:
             f.write(header.rstrip() + '\n\n')
-        f.write(markdown_table(rows))
+        f.write(markdown_table(rows, records))
         f.write('\nPer seed (APbb / APmk x100): ' + '; '.join(
             f"{r['label']}: " + ', '.join(
                 f'{100 * b:.1f}/{100 * m:.1f}'
                 for b, m in zip(r['APbb'][2], r['APmk'][2])) for r in rows) + '\n')
+        f.write('\n' + ordering_statement(records) + '\n')
     # finetune_s includes the evaluation on val (the fine-tuning's val loop)
     keys = ['method', 'seed', 'pretrain_s', 'convert_s', 'finetune_s',
             'proposals_s']

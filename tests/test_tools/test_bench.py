@@ -135,6 +135,40 @@ def test_summary_mean_and_sample_std():
     assert '| B | 1 | 2.0 | 4.0 | 1.0 | 0.0 | 1.0 | 0.0 |' in table
 
 
+def _ap_record(method, seed, ap):
+    return dict(method=method, label=method.upper(), kind='image', seed=seed,
+                pretrain_s=0., finetune_s=60., proposals_s=0.,
+                metrics={'coco/bbox_mAP': ap, 'coco/bbox_mAP_50': ap,
+                         'coco/segm_mAP': ap})
+
+
+def test_paired_difference_interval_on_hand_made_numbers():
+    """Differences paired by seed: (0.02, 0.04, 0.03) has mean 0.03 and sample
+    std 0.01; t(0.975, 2) = 4.302653, so the interval is 0.03 -+ 0.024841."""
+    from objcon.benchmark.report import ordering_statement, paired_difference
+    records = [_ap_record('scratch', s, ap) for s, ap in enumerate((0.10, 0.20, 0.15))]
+    records += [_ap_record('soco', s, ap) for s, ap in enumerate((0.12, 0.24, 0.18))]
+    # seed 3 of soco has no scratch partner: not paired
+    records.append(_ap_record('soco', 3, 0.9))
+    d = paired_difference(records, 'soco', 'scratch')
+    assert d['n'] == 3 and d['differences'] == pytest.approx([0.02, 0.04, 0.03])
+    half = 4.302653 * 0.01 / math.sqrt(3)
+    assert d['mean'] == pytest.approx(0.03)
+    assert (d['low'], d['high']) == pytest.approx((0.03 - half, 0.03 + half))
+    # unpaired, the same numbers would give a far wider spread: pairing matters
+    assert half < 0.03
+    text = ordering_statement(records)
+    assert 'SOCO is above SCRATCH: box AP +3.0 [+0.5, +5.5] x100 (3 seeds' in text
+    table = markdown_table(summarize(records), records)
+    assert '| SOCO | 4 |' in table and '+3.0 [+0.5, +5.5]' in table
+    # an interval that contains 0 supports no ordering; one seed has no interval
+    records[3]['metrics']['coco/bbox_mAP'] = 0.05
+    assert ordering_statement(records).startswith('No ordering is supported')
+    one = paired_difference(records[:1] + records[3:4], 'soco', 'scratch')
+    assert one['n'] == 1 and math.isnan(one['low'])
+    assert paired_difference(records, 'soco', 'byol') is None
+
+
 @pytest.mark.slow  # starts tools/bench.py
 def test_unknown_method_is_refused(repo_root):
     proc = subprocess.run([sys.executable, 'tools/bench.py', '--methods', 'swav',
