@@ -96,6 +96,11 @@ def test_loss_backward_step_queues_and_curriculum(registered):
     assert losses['shift'].item() == pytest.approx(0.375)
     assert losses['log_scale'].item() == pytest.approx(0.875)
     assert losses['num_objects'].item() == 6  # 3 distinct boxes x 2 images
+    # health scalars: the queues' spread, this step's keys included
+    assert losses['image_queue_cosine'].item() == pytest.approx(
+        model.image_queue.mean_cosine())
+    assert losses['object_queue_cosine'].item() == pytest.approx(
+        model.roi_queue.mean_cosine())
     # queues: 2 image keys, 6 hardest positives
     assert int(model.image_queue.ptr) == 2 and int(model.roi_queue.ptr) == 6
     assert not torch.equal(model.image_queue.features[:2], image_queue[:2])

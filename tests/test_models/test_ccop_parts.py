@@ -27,6 +27,20 @@ def test_queue_enqueue_wraps_with_uneven_counts():
     assert int(queue.ptr) == 4
 
 
+def test_queue_mean_cosine_of_distinct_pairs():
+    queue = FeatureQueue(size=6, dim=3)
+    torch.manual_seed(0)
+    queue.enqueue(torch.randn(6, 3))
+    f = queue.features
+    sims = f @ f.t()
+    brute = (sims.sum() - sims.diagonal().sum()) / (6 * 5)
+    assert queue.mean_cosine() == pytest.approx(float(brute), abs=1e-6)
+    queue.enqueue(torch.tensor([[0., 2., 0.]]).repeat(6, 1))  # collapsed keys
+    assert queue.mean_cosine() == pytest.approx(1.0)
+    queue.enqueue(torch.tensor([[1., 0., 0.], [-1., 0., 0.]] * 3))
+    assert queue.mean_cosine() == pytest.approx(-0.2)  # 6 of 15 pairs equal
+
+
 def test_queue_longer_batch_keeps_its_last_rows_and_state_is_saved():
     queue = FeatureQueue(size=3, dim=2)
     keys = F.normalize(torch.randn(7, 2, generator=torch.Generator().manual_seed(0)),

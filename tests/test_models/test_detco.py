@@ -86,7 +86,9 @@ def test_three_terms_per_stage_match_an_independent_computation(registered):
         q_g, q_l = _representations(model, model.online_modules(), inputs[0], x3)
         k_g, k_l = _representations(model, model.target, inputs[1], x4)
     assert set(losses) == {f'loss_res{s}_{t}' for s in (2, 3, 4, 5)
-                           for t in ('g2g', 'l2l', 'l2g')} | {'momentum'}
+                           for t in ('g2g', 'l2l', 'l2g')} | {
+                               'momentum', 'global_queue_cosine',
+                               'local_queue_cosine'}
     for s, w in enumerate(WEIGHTS):
         gq, lq = queues[s]
         expected = dict(g2g=_info_nce(q_g[s], k_g[s], gq),
@@ -130,6 +132,10 @@ def test_backward_step_moves_online_and_ema_target(registered):
                            before['local_heads.3.mlp.0.weight'])
     assert losses['momentum'].item() == pytest.approx(0.999)
     assert all(int(q.ptr) == 8 % 8 for q in model.global_queues)
+    assert losses['global_queue_cosine'].item() == pytest.approx(
+        model.global_queues[-1].mean_cosine())
+    assert losses['local_queue_cosine'].item() == pytest.approx(
+        model.local_queues[-1].mean_cosine())
 
 
 def test_bad_settings_and_inputs_raise_clear_errors(registered):

@@ -64,6 +64,8 @@ def test_one_step_trains_the_online_heads_only_and_moves_queue_and_centre(
     assert float(losses['momentum']) == pytest.approx(0.999)
     assert float(losses['point_images']) >= 1
     assert float(losses['distill_pairs']) > 0
+    assert float(losses['image_queue_cosine']) == pytest.approx(
+        model.image_queue.mean_cosine())
     model.zero_grad()
     sum(v for k, v in losses.items() if k.startswith('loss')).backward()
     for name, p in model.named_parameters():

@@ -231,4 +231,7 @@ class CCOP(BaseObjectSelfSupervisor):
         self.image_queue.enqueue(img_k)
         self.roi_queue.enqueue(pos_valid)
         return self.with_scalars(losses, momentum=self.current_momentum(),
-                                 num_objects=float(valid.sum()), **schedule)
+                                 num_objects=float(valid.sum()),
+                                 image_queue_cosine=self.image_queue.mean_cosine(),
+                                 object_queue_cosine=self.roi_queue.mean_cosine(),
+                                 **schedule)

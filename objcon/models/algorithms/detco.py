@@ -222,7 +222,11 @@ class DetCo(BaseObjectSelfSupervisor):
         for s in range(len(self.stage_names)):
             self.global_queues[s].enqueue(k_global[s])
             self.local_queues[s].enqueue(k_local[s])
-        return self.with_scalars(losses, momentum=self.current_momentum())
+        # the last stage's queues: the embeddings the transfer keeps
+        return self.with_scalars(
+            losses, momentum=self.current_momentum(),
+            global_queue_cosine=self.global_queues[-1].mean_cosine(),
+            local_queue_cosine=self.local_queues[-1].mean_cosine())
 
     def stage_terms(self, q_global: Tensor, q_local: Tensor, k_global: Tensor,
                     k_local: Tensor, global_queue: Tensor, local_queue: Tensor

@@ -252,4 +252,5 @@ class PLRC(BaseObjectSelfSupervisor):
         return self.with_scalars(
             losses, momentum=self.current_momentum(),
             teacher_temperature=self.distill_loss.teacher_temperature_at(epoch),
-            point_images=float(valid.sum()), distill_pairs=float(len(image)))
+            point_images=float(valid.sum()), distill_pairs=float(len(image)),
+            image_queue_cosine=self.image_queue.mean_cosine())

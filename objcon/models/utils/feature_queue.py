@@ -61,6 +61,23 @@ class FeatureQueue(nn.Module):
         self.features.index_copy_(0, index, keys[n - kept:])
         self.ptr.copy_((self.ptr + n) % self.size)
 
+    @torch.no_grad()
+    def mean_cosine(self) -> float:
+        """Mean cosine between two different stored vectors: a health scalar.
+
+        The keys of a healthy run stay spread; when the embeddings collapse
+        onto one direction (seen in CPU-length runs with small batches and
+        queues, docs/ccop.md) it climbs toward 1, earlier than the loss shows
+        it. The random vectors the queue starts with give about 0. Exact and
+        O(size x dim): the sum over pairs i != j of x_i . x_j is
+        ||sum_i x_i||^2 - size for unit vectors.
+        """
+        n = self.size
+        if n < 2:
+            return float('nan')
+        total = self.features.float().sum(0)
+        return float((total.dot(total) - n) / (n * (n - 1)))
+
 
 def _all_gather_rows(x: Tensor) -> list:
     """Rows of ``x`` from every rank, each rank with its own row count."""
