@@ -9,11 +9,11 @@
 _base_ = [
     '../_base_/models/soco_r50_fpn.py',
     '../_base_/datasets/soco_photometric.py',
+    '../_base_/datasets/demo_unlabeled.py',
     '../_base_/schedules/soco_lars_400e.py',
     '../_base_/soco_runtime.py',
 ]
-data_root = '{{$OBJCON_DEMO_ROOT:data/demo_scenes}}/'
-proposal_cache = data_root + 'proposals/train_soco'
+proposal_cache = _base_.data_root + 'proposals/train_soco'
 view_size = 128  # V1, V2
 small_view_size = 64  # V3
 
@@ -44,24 +44,13 @@ object_views = dict(
     max_tries=5,
     backend='cv2')
 train_dataloader = dict(
-    batch_size=16,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type='UnlabeledImageDataset',
-        data_root=data_root,
-        data_prefix='train',
-        with_label=False,
-        pipeline=[
-            dict(type='LoadImageOrSkip'),
-            dict(type='LoadProposals', cache=proposal_cache,
-                 img_root=data_root + 'train'),
-            object_views,
-            dict(type='PackObjectViews'),
-        ]))
+    dataset=dict(pipeline=[
+        dict(type='LoadImageOrSkip'),
+        dict(type='LoadProposals', cache=proposal_cache,
+             img_root=_base_.data_root + 'train'),
+        object_views,
+        dict(type='PackObjectViews'),
+    ]))
 
 # CPU: no AMP; lr = 1.0 x 16 / 256 through auto_scale_lr.
 optim_wrapper = dict(type='OptimWrapper', _delete_=True,
