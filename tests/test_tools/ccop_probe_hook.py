@@ -26,10 +26,10 @@ class CCOPProbe(Hook):
     The JSON holds ``shuffles``: per call of the key branch's shuffle
     (``batch_shuffle_ddp`` in ``forward_shuffled``), the global indices of the
     key images this rank encoded (world size 1 never calls it), and
-    ``num_objects``: this rank's valid boxes per iteration. Distributed, ``shuffle_error`` is the largest
-    difference between the key branch's embeddings with and without the
-    shuffle, in eval mode (BN with running statistics: they must agree), on
-    random images and boxes before training.
+    ``num_objects``: this rank's valid boxes per iteration. Distributed,
+    ``shuffle_error`` is the largest difference between the key branch's
+    embeddings with and without the shuffle, in eval mode (BN with running
+    statistics: they must agree), on random images and boxes before training.
     """
 
     priority = 'NORMAL'
