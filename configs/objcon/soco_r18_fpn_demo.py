@@ -8,7 +8,7 @@
 #   python tools/train.py configs/objcon/soco_r18_fpn_demo.py
 _base_ = [
     '../_base_/models/soco_r50_fpn.py',
-    '../_base_/datasets/soco_photometric.py',
+    '../_base_/datasets/soco_views_400e.py',
     '../_base_/datasets/demo_unlabeled.py',
     '../_base_/schedules/soco_lars_400e.py',
     '../_base_/soco_runtime.py',
@@ -26,22 +26,11 @@ model = dict(
         projector=dict(in_channels=512, hid_channels=1024, out_channels=128)),
     head=dict(predictor=dict(in_channels=128, hid_channels=1024, out_channels=128)))
 
+# the base's views (V1, V2, V3) at the demo's sizes
 object_views = dict(
-    type='ObjectViews',
-    views=[
-        dict(size=view_size, crop=None, flip_prob=0.5,
-             pipeline={{_base_.soco_v1_photometric}}),
-        dict(size=view_size, crop={{_base_.soco_crop}}, flip_prob=0.5,
-             pipeline={{_base_.soco_v23_photometric}}),
-        dict(size=small_view_size, crop={{_base_.soco_crop}}, flip_prob=0.5,
-             pipeline={{_base_.soco_v23_photometric}}),
-    ],
-    pairs=[
-        dict(views=(0, 1), jitter={{_base_.soco_box_jitter}}),
-        dict(views=(0, 2), jitter={{_base_.soco_box_jitter}}),
-    ],
-    num_boxes=4,
-    max_tries=5,
+    _base_.object_views,
+    views=[dict(v, size=size) for v, size in zip(
+        _base_.object_views['views'], (view_size, view_size, small_view_size))],
     backend='cv2')
 train_dataloader = dict(
     dataset=dict(pipeline=[
