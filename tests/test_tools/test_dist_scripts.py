@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # starts bash (a fraction of a second)
+
 
 def _command(*args, **env):
     proc = subprocess.run(
