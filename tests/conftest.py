@@ -59,15 +59,13 @@ def soco_schedule_options(epochs):
 def soco_demo_checkpoint(tiny_demo_root, tiny_demo_proposals, tmp_path_factory):
     """A checkpoint of configs/objcon/soco_r18_fpn_demo.py trained for 2 epochs
     (6 iterations) on the tiny scenes, through tools/train.py."""
-    import subprocess
-    import sys
+    from tests.train_utils import run_train, train_env
     work = str(tmp_path_factory.mktemp('soco_demo'))
-    env = dict(os.environ, OBJCON_DEMO_ROOT=tiny_demo_root)
-    proc = subprocess.run(
-        [sys.executable, 'tools/train.py', 'configs/objcon/soco_r18_fpn_demo.py',
-         '--work-dir', work, '--cfg-options', *SOCO_TINY_OPTIONS,
-         *soco_schedule_options(2), 'default_hooks.checkpoint.interval=2'],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    proc = run_train(
+        'configs/objcon/soco_r18_fpn_demo.py', work,
+        [*SOCO_TINY_OPTIONS, *soco_schedule_options(2),
+         'default_hooks.checkpoint.interval=2'],
+        env=train_env(tiny_demo_root))
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     return osp.join(work, 'epoch_2.pth')
 

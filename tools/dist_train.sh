@@ -2,24 +2,10 @@
 # Distributed training with torchrun, MMDetection style:
 #   tools/dist_train.sh CONFIG GPUS [train.py args]
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT from the environment.
-# Without a GPU the processes form a gloo group on the CPU.
+# Without a GPU the processes form a gloo group on the CPU (tools/dist_launch.sh).
 set -euo pipefail
 CONFIG=$1
 GPUS=$2
 shift 2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-PYTHON=${PYTHON:-python}
-
-PYTHONPATH="$(dirname "$0")/..${PYTHONPATH:+:$PYTHONPATH}" \
-exec "$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$(dirname "$0")/train.py" \
-    "$CONFIG" \
+exec bash "$(dirname "$0")/dist_launch.sh" train.py "$GPUS" "$CONFIG" \
     --launcher pytorch "$@"

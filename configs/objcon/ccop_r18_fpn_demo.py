@@ -10,11 +10,11 @@
 _base_ = [
     '../_base_/models/ccop_r50_fpn.py',
     '../_base_/datasets/ccop_views.py',
+    '../_base_/datasets/demo_unlabeled.py',
     '../_base_/schedules/ccop_sgd_800e.py',
     '../_base_/soco_runtime.py',
 ]
-data_root = '{{$OBJCON_DEMO_ROOT:data/demo_scenes}}/'
-proposal_cache = data_root + 'proposals/train_ccop'
+proposal_cache = _base_.data_root + 'proposals/train_ccop'
 view_size = 128
 queue_size = 256
 num_boxes = 8
@@ -34,24 +34,13 @@ object_views = dict(
     num_boxes=num_boxes,
     backend='cv2')
 train_dataloader = dict(
-    batch_size=16,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type='UnlabeledImageDataset',
-        data_root=data_root,
-        data_prefix='train',
-        with_label=False,
-        pipeline=[
-            dict(type='LoadImageOrSkip'),
-            dict(type='LoadProposals', cache=proposal_cache,
-                 img_root=data_root + 'train'),
-            object_views,
-            dict(type='PackObjectViews'),
-        ]))
+    dataset=dict(pipeline=[
+        dict(type='LoadImageOrSkip'),
+        dict(type='LoadProposals', cache=proposal_cache,
+             img_root=_base_.data_root + 'train'),
+        object_views,
+        dict(type='PackObjectViews'),
+    ]))
 
 # CPU: lr = 0.3 x 16 / 256 through auto_scale_lr.
 max_epochs = 8

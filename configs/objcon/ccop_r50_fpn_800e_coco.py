@@ -9,6 +9,7 @@
 _base_ = [
     '../_base_/models/ccop_r50_fpn.py',
     '../_base_/datasets/ccop_views.py',
+    '../_base_/datasets/unlabeled_images.py',
     '../_base_/schedules/ccop_sgd_800e.py',
     '../_base_/soco_runtime.py',
 ]
@@ -18,17 +19,11 @@ proposal_cache = 'data/proposals/coco_train2017_ccop'
 train_dataloader = dict(
     batch_size=32,
     num_workers=8,
-    persistent_workers=True,
     pin_memory=True,
-    drop_last=True,  # shuffle-BN needs equal batches on every rank
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='UnlabeledImageDataset',
         data_root=data_root,
         data_prefix='train2017',
         ann_file=image_list,
-        with_label=False,
         pipeline=[
             dict(type='LoadImageOrSkip'),
             dict(type='LoadProposals', cache=proposal_cache,

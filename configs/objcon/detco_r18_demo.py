@@ -8,10 +8,10 @@
 _base_ = [
     '../_base_/models/detco_r50.py',
     '../_base_/datasets/detco_views.py',
+    '../_base_/datasets/demo_unlabeled.py',
     '../_base_/schedules/detco_sgd_200e.py',
     '../_base_/soco_runtime.py',
 ]
-data_root = '{{$OBJCON_DEMO_ROOT:data/demo_scenes}}/'
 view_size = 128
 patch_size = 36
 # 400 train images: a queue longer than the data set would hold stale keys of the
@@ -32,22 +32,11 @@ object_views = dict(
            for v in _base_.object_views['views']],
     backend='cv2')
 train_dataloader = dict(
-    batch_size=16,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type='UnlabeledImageDataset',
-        data_root=data_root,
-        data_prefix='train',
-        with_label=False,
-        pipeline=[
-            dict(type='LoadImageOrSkip'),
-            object_views,
-            dict(type='PackObjectViews'),
-        ]))
+    dataset=dict(pipeline=[
+        dict(type='LoadImageOrSkip'),
+        object_views,
+        dict(type='PackObjectViews'),
+    ]))
 
 # CPU: lr = 0.03 x 16 / 256 through auto_scale_lr.
 max_epochs = 8

@@ -7,28 +7,15 @@
 _base_ = [
     '../_base_/models/detco_r50.py',
     '../_base_/datasets/detco_views.py',
+    '../_base_/datasets/imagenet_unlabeled.py',
     '../_base_/schedules/detco_sgd_200e.py',
     '../_base_/soco_runtime.py',
 ]
-data_root = 'data/imagenet/'
 train_dataloader = dict(
     batch_size=32,
     num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
-    drop_last=True,  # shuffle-BN needs equal batches on every rank
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type='UnlabeledImageDataset',
-        data_root=data_root,
-        data_prefix='train',
-        with_label=False,
-        pipeline=[
-            dict(type='LoadImageOrSkip'),
-            {{_base_.object_views}},
-            dict(type='PackObjectViews'),
-        ]))
+    dataset=dict(pipeline=[dict(type='LoadImageOrSkip'),
+                           *_base_.view_pipeline]))
 # per-rank BN in the key branch (shuffle-BN); SyncBN would undo the shuffle
 sync_bn = None
 default_hooks = dict(checkpoint=dict(interval=10))

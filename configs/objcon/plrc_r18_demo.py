@@ -10,10 +10,10 @@
 _base_ = [
     '../_base_/models/plrc_r50.py',
     '../_base_/datasets/plrc_views.py',
+    '../_base_/datasets/demo_unlabeled.py',
     '../_base_/schedules/plrc_sgd_100e.py',
     '../_base_/soco_runtime.py',
 ]
-data_root = '{{$OBJCON_DEMO_ROOT:data/demo_scenes}}/'
 view_size = 96
 region_size = 12
 # shorter than the 400 train images (as the MoCo v2 baseline): a longer queue holds
@@ -37,23 +37,12 @@ object_views = dict(
     region_map=dict(key='region_map', size=region_size),
     backend='cv2')
 train_dataloader = dict(
-    batch_size=16,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type='UnlabeledImageDataset',
-        data_root=data_root,
-        data_prefix='train',
-        with_label=False,
-        pipeline=[
-            dict(type='LoadImageOrSkip'),
-            dict(type='GridRegionMap', grid=4, key='region_map'),
-            object_views,
-            dict(type='PackObjectViews'),
-        ]))
+    dataset=dict(pipeline=[
+        dict(type='LoadImageOrSkip'),
+        dict(type='GridRegionMap', grid=4, key='region_map'),
+        object_views,
+        dict(type='PackObjectViews'),
+    ]))
 
 # CPU demo: lr 0.03 at batch 16 (not scaled down from 256: a short run must move)
 auto_scale_lr = dict(enable=False)

@@ -8,12 +8,12 @@
 #   python tools/train.py configs/objcon/soco_r18_fpn_demo.py
 _base_ = [
     '../_base_/models/soco_r50_fpn.py',
-    '../_base_/datasets/soco_photometric.py',
+    '../_base_/datasets/soco_views_400e.py',
+    '../_base_/datasets/demo_unlabeled.py',
     '../_base_/schedules/soco_lars_400e.py',
     '../_base_/soco_runtime.py',
 ]
-data_root = '{{$OBJCON_DEMO_ROOT:data/demo_scenes}}/'
-proposal_cache = data_root + 'proposals/train_soco'
+proposal_cache = _base_.data_root + 'proposals/train_soco'
 view_size = 128  # V1, V2
 small_view_size = 64  # V3
 
@@ -26,42 +26,20 @@ model = dict(
         projector=dict(in_channels=512, hid_channels=1024, out_channels=128)),
     head=dict(predictor=dict(in_channels=128, hid_channels=1024, out_channels=128)))
 
+# the base's views (V1, V2, V3) at the demo's sizes
 object_views = dict(
-    type='ObjectViews',
-    views=[
-        dict(size=view_size, crop=None, flip_prob=0.5,
-             pipeline={{_base_.soco_v1_photometric}}),
-        dict(size=view_size, crop={{_base_.soco_crop}}, flip_prob=0.5,
-             pipeline={{_base_.soco_v23_photometric}}),
-        dict(size=small_view_size, crop={{_base_.soco_crop}}, flip_prob=0.5,
-             pipeline={{_base_.soco_v23_photometric}}),
-    ],
-    pairs=[
-        dict(views=(0, 1), jitter={{_base_.soco_box_jitter}}),
-        dict(views=(0, 2), jitter={{_base_.soco_box_jitter}}),
-    ],
-    num_boxes=4,
-    max_tries=5,
+    _base_.object_views,
+    views=[dict(v, size=size) for v, size in zip(
+        _base_.object_views['views'], (view_size, view_size, small_view_size))],
     backend='cv2')
 train_dataloader = dict(
-    batch_size=16,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type='UnlabeledImageDataset',
-        data_root=data_root,
-        data_prefix='train',
-        with_label=False,
-        pipeline=[
-            dict(type='LoadImageOrSkip'),
-            dict(type='LoadProposals', cache=proposal_cache,
-                 img_root=data_root + 'train'),
-            object_views,
-            dict(type='PackObjectViews'),
-        ]))
+    dataset=dict(pipeline=[
+        dict(type='LoadImageOrSkip'),
+        dict(type='LoadProposals', cache=proposal_cache,
+             img_root=_base_.data_root + 'train'),
+        object_views,
+        dict(type='PackObjectViews'),
+    ]))
 
 # CPU: no AMP; lr = 1.0 x 16 / 256 through auto_scale_lr.
 optim_wrapper = dict(type='OptimWrapper', _delete_=True,

@@ -22,25 +22,17 @@ model = dict(
         decoder=dict(num_layers=3, layer_cfg=layer)),
     target=dict(backbone=dict(depth=18), checkpoint=target_checkpoint))
 
+# the r50 config's pipeline at the demo's crop and image sizes
+train_pipeline = [
+    dict(t, size=crop_size) if t['type'] == 'ObjectCrops' else
+    dict(t, scales=image_scales) if t['type'] == 'mmdet.RandomChoiceResize' else t
+    for t in _base_.train_pipeline
+]
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,
     persistent_workers=True,
-    dataset=dict(
-        data_root=data_root,
-        pipeline=[
-            dict(type='LoadImageOrSkip'),
-            dict(type='LoadProposals',
-                 source=dict(type='RandomPatches', num=_base_.num_patches,
-                             margin=8)),
-            dict(type='ProposalsAsInstances'),
-            dict(type='ObjectCrops', size=crop_size,
-                 pipeline=_base_.simclr_colour),
-            dict(type='mmdet.RandomFlip', prob=0.5),
-            dict(type='mmdet.RandomChoiceResize', scales=image_scales,
-                 keep_ratio=True),
-            _base_.pack_inputs,
-        ]))
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
 
 max_epochs = 6
 train_cfg = dict(max_epochs=max_epochs)

@@ -13,7 +13,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
-import objcon.models.algorithms.ccop as ccop_module
+import objcon.models.utils.shuffle_bn as shuffle_module
 
 QUEUES = ('image_queue', 'roi_queue')
 
@@ -23,13 +23,13 @@ class CCOPProbe(Hook):
     """Writes ``probe_rank{R}.json`` (shuffles, object counts) and
     ``queues_at_start_rank{R}.pth`` into the work dir of each rank.
 
-    The JSON holds ``shuffles``: per call of the key branch's
-    ``batch_shuffle_ddp``, the global indices of the key images this rank
-    encoded (world size 1 never calls it), and ``num_objects``: this rank's
-    valid boxes per iteration. Distributed, ``shuffle_error`` is the largest
-    difference between the key branch's embeddings with and without the
-    shuffle, in eval mode (BN with running statistics: they must agree), on
-    random images and boxes before training.
+    The JSON holds ``shuffles``: per call of the key branch's shuffle
+    (``batch_shuffle_ddp`` in ``forward_shuffled``), the global indices of the
+    key images this rank encoded (world size 1 never calls it), and
+    ``num_objects``: this rank's valid boxes per iteration. Distributed,
+    ``shuffle_error`` is the largest difference between the key branch's
+    embeddings with and without the shuffle, in eval mode (BN with running
+    statistics: they must agree), on random images and boxes before training.
     """
 
     priority = 'NORMAL'
@@ -62,7 +62,7 @@ class CCOPProbe(Hook):
     def before_run(self, runner):
         if get_world_size() > 1:
             self.shuffle_error = self._shuffle_error(self._model(runner))
-        shuffle = ccop_module.batch_shuffle_ddp
+        shuffle = shuffle_module.batch_shuffle_ddp
         shuffles = self.shuffles
 
         def recording_shuffle(x):
@@ -71,7 +71,7 @@ class CCOPProbe(Hook):
             shuffles.append(order[get_rank()].tolist())
             return shuffled, unshuffle
 
-        ccop_module.batch_shuffle_ddp = recording_shuffle
+        shuffle_module.batch_shuffle_ddp = recording_shuffle
 
     def before_train(self, runner):
         model = self._model(runner)

@@ -1,16 +1,13 @@
 """The demo CCOP config through tools/train.py and tools/dist_train.sh (CPU)."""
-import glob
 import json
 import math
-import os
 import os.path as osp
-import socket
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import REPO_ROOT, SOCO_TINY_OPTIONS, soco_schedule_options
+from tests.conftest import SOCO_TINY_OPTIONS, soco_schedule_options
+from tests.train_utils import (config_with_hooks, logged_scalars, run_dist_train,
+                               run_train, train_env)
 
 pytestmark = pytest.mark.slow
 
@@ -25,52 +22,23 @@ QUEUE_BUFFERS = [f'{q}.{b}' for q in ('image_queue', 'roi_queue')
                  for b in ('features', 'ptr')]
 
 
-def _env(root, repo_root):
-    # PYTHONPATH: the probe hook is imported from the tests package
-    return dict(os.environ, OBJCON_DEMO_ROOT=root, PYTHON=sys.executable,
-                OMP_NUM_THREADS='2', PYTHONPATH=repo_root)
-
-
-def _probe_config(tmp_path, repo_root, signal_at=None):
+def _probe_config(tmp_path, signal_at=None):
     """The demo config with the probe hook (tests/test_tools/ccop_probe_hook.py)
     and, with ``signal_at``, SIGINT at the end of that iteration."""
-    hooks = "probe=dict(type='CCOPProbe')"
-    if signal_at is not None:
-        hooks += f", signal=dict(type='RaiseSignalAtIter', iteration={signal_at})"
-    config = tmp_path / f'ccop_probe_{signal_at}.py'
-    config.write_text(
-        f'_base_ = {osp.join(repo_root, CONFIG)!r}\n'
-        "custom_imports = dict(imports=['objcon', "
-        "'tests.test_engine.raise_signal_hook', "
-        "'tests.test_tools.ccop_probe_hook'], allow_failed_imports=False)\n"
-        f'default_hooks = dict({hooks})\n')
-    return str(config)
+    return config_with_hooks(tmp_path, CONFIG, signal_at,
+                             default_hooks=dict(probe=dict(type='CCOPProbe')),
+                             imports=['tests.test_tools.ccop_probe_hook'])
 
 
 def _options(epochs):
     """Tiny settings; one checkpoint, at the end."""
-    return ['--cfg-options', *SOCO_TINY_OPTIONS, *soco_schedule_options(epochs),
+    return [*SOCO_TINY_OPTIONS, *soco_schedule_options(epochs),
             f'default_hooks.checkpoint.interval={epochs}', 'view_size=96',
             f'queue_size={QUEUE}']
 
 
-def _train(config, work, env, *extra):
-    cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work, *extra,
-           *_options(EPOCHS)]
-    return subprocess.run(cmd, cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-
-
-def _scalars(work):
-    """Logged training scalars by iteration, over every run in the work dir."""
-    rows = {}
-    for path in sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                row = json.loads(line)
-                if 'loss' in row:
-                    rows[row['step']] = row
-    return rows
+def _train(config, work, env, *flags):
+    return run_train(config, work, _options(EPOCHS), flags, env, timeout=600)
 
 
 def _load(path):
@@ -83,14 +51,13 @@ def full_run(tiny_demo_root, tiny_ccop_proposals, repo_root, tmp_path_factory):
     """The demo config for EPOCHS epochs, uninterrupted: its work dir."""
     tmp = tmp_path_factory.mktemp('ccop_full')
     work = str(tmp / 'work')
-    proc = _train(_probe_config(tmp, repo_root), work,
-                  _env(tiny_demo_root, repo_root))
+    proc = _train(_probe_config(tmp), work, train_env(tiny_demo_root))
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     return work
 
 
 def test_demo_trains_logs_curriculum_and_checkpoints_queues(full_run):
-    rows = _scalars(full_run)
+    rows = logged_scalars(full_run)
     assert sorted(rows) == list(range(1, LAST + 1))
     for row in rows.values():
         for name in ('loss_image', 'loss_object', 'loss_intra'):
@@ -115,9 +82,9 @@ def test_demo_trains_logs_curriculum_and_checkpoints_queues(full_run):
 def test_interrupt_then_resume_keeps_queues_and_curriculum(
         full_run, tiny_demo_root, repo_root, tmp_path):
     import torch
-    env = _env(tiny_demo_root, repo_root)
+    env = train_env(tiny_demo_root)
     cut = str(tmp_path / 'cut')
-    proc = _train(_probe_config(tmp_path, repo_root, signal_at=CUT), cut, env)
+    proc = _train(_probe_config(tmp_path, signal_at=CUT), cut, env)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 130, out[-3000:]
     ckpt = osp.join(cut, f'interrupted_iter_{CUT}.pth')
@@ -125,8 +92,8 @@ def test_interrupt_then_resume_keeps_queues_and_curriculum(
     saved = _load(ckpt)['state_dict']
     assert int(saved['image_queue.ptr']) == CUT * 4 % QUEUE
 
-    proc = _train(_probe_config(tmp_path, repo_root, signal_at=CUT + RESUMED),
-                  cut, env, '--resume')
+    proc = _train(_probe_config(tmp_path, signal_at=CUT + RESUMED), cut, env,
+                  '--resume')
     out = proc.stdout + proc.stderr
     assert proc.returncode == 130, out[-3000:]
     assert f'Load checkpoint from {ckpt}' in out
@@ -136,7 +103,7 @@ def test_interrupt_then_resume_keeps_queues_and_curriculum(
         assert torch.equal(start[name], saved[name]), name
     assert saved['roi_queue.features'].abs().sum() > 0
     # the resumed iterations continue the curriculum and the lr of the full run
-    full, resumed = _scalars(full_run), _scalars(cut)
+    full, resumed = logged_scalars(full_run), logged_scalars(cut)
     end = CUT + RESUMED
     assert sorted(resumed) == list(range(1, end + 1))  # none repeated or lost
     for it in range(CUT + 1, end + 1):
@@ -155,22 +122,16 @@ def test_two_process_gloo_from_a_coco_json_shuffles_keys_and_queues_both_ranks(
         images = json.load(f)['images']
     image_list = tmp_path / 'instances_train_poisoned.json'
     image_list.write_text(coco_text(images=images, annotations=POISON))
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    env = dict(_env(tiny_demo_root, repo_root), PORT=str(port),
-               OMP_NUM_THREADS='1')
     work = str(tmp_path / 'dist')
     epochs = 3  # 12 images over 2 processes x 4 = 1 iteration an epoch
-    proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', _probe_config(tmp_path, repo_root), '2',
-         '--work-dir', work, *_options(epochs),
-         f'train_dataloader.dataset.ann_file={image_list}'],
-        cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
+    proc = run_dist_train(
+        _probe_config(tmp_path), work,
+        [*_options(epochs), f'train_dataloader.dataset.ann_file={image_list}'],
+        train_env(tiny_demo_root, threads=1), timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     assert 'initialised a gloo process group (rank 1 of 2)' in out
-    assert sorted(_scalars(work)) == list(range(1, epochs + 1))
+    assert sorted(logged_scalars(work)) == list(range(1, epochs + 1))
     probes = []
     for rank in (0, 1):
         with open(osp.join(work, f'probe_rank{rank}.json')) as f:

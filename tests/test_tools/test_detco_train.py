@@ -1,16 +1,13 @@
 """The demo DetCo config through tools/train.py on the tiny scenes (CPU): a kill
 then ``--resume`` restores the queues and the EMA target."""
-import glob
-import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
 
 from tests.conftest import SOCO_TINY_OPTIONS
+from tests.train_utils import (config_with_hooks, logged_scalars, run_train,
+                               train_env)
 
 pytestmark = pytest.mark.slow
 
@@ -20,40 +17,13 @@ BATCH = 4  # SOCO_TINY_OPTIONS: 12 images / 4 = 3 iterations an epoch
 TINY = [*SOCO_TINY_OPTIONS, 'view_size=64', 'patch_size=18', f'queue_size={QUEUE}']
 
 
-def _env(root, repo_root):
-    # one thread: on a loaded 2-core machine two OpenMP threads per process
-    # slow the tiny convolutions down by an order of magnitude
-    return dict(os.environ, OBJCON_DEMO_ROOT=root, OMP_NUM_THREADS='1',
-                PYTHONPATH=repo_root)
-
-
-def _train(work, epochs, config, *extra):
-    return [sys.executable, 'tools/train.py', config, '--work-dir', work,
-            '--cfg-options', *TINY, f'train_cfg.max_epochs={epochs}',
-            f'param_scheduler.0.T_max={epochs}', f'param_scheduler.0.end={epochs}',
-            f'default_hooks.checkpoint.interval={epochs}', *extra]
-
-
-def _scalars(work):
-    rows = {}
-    for path in sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                row = json.loads(line)
-                if 'loss' in row:
-                    rows[row['step']] = row
-    return rows
-
-
-def _signal_config(tmp_path, repo_root, iteration):
-    config = tmp_path / f'signal_at_{iteration}.py'
-    config.write_text(
-        f'_base_ = {osp.join(repo_root, CONFIG)!r}\n'
-        "custom_imports = dict(imports=['objcon', "
-        "'tests.test_engine.raise_signal_hook'], allow_failed_imports=False)\n"
-        "default_hooks = dict(signal=dict(type='RaiseSignalAtIter', "
-        f"iteration={iteration}))\n")
-    return str(config)
+def _train(work, epochs, config, env, *flags):
+    return run_train(
+        config, work,
+        [*TINY, f'train_cfg.max_epochs={epochs}', f'param_scheduler.0.T_max={epochs}',
+         f'param_scheduler.0.end={epochs}',
+         f'default_hooks.checkpoint.interval={epochs}'],
+        flags, env, timeout=600)
 
 
 def _state(path):
@@ -62,24 +32,23 @@ def _state(path):
 
 def test_kill_then_resume_restores_queues_and_ema(tiny_demo_root, repo_root,
                                                   tmp_path):
-    env = _env(tiny_demo_root, repo_root)
+    # one thread: on a loaded 2-core machine two OpenMP threads per process
+    # slow the tiny convolutions down by an order of magnitude
+    env = train_env(tiny_demo_root, threads=1)
     work = str(tmp_path / 'work')
     # one epoch of 3 iterations, interrupted after iteration 2
-    proc = subprocess.run(
-        _train(work, 1, _signal_config(tmp_path, repo_root, 2)), cwd=repo_root,
-        env=env, capture_output=True, text=True, timeout=600)
+    proc = _train(work, 1, config_with_hooks(tmp_path, CONFIG, signal_at=2), env)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 130, out[-3000:]
     cut = _state(osp.join(work, 'interrupted_iter_2.pth'))
     assert int(cut['global_queues.3.ptr']) == 2 * BATCH % QUEUE == 8
     assert int(cut['target_net.steps']) == 2
 
-    proc = subprocess.run(_train(work, 1, CONFIG) + ['--resume'], cwd=repo_root,
-                          env=env, capture_output=True, text=True, timeout=600)
+    proc = _train(work, 1, CONFIG, env, '--resume')
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert 'resumed epoch: 0, iter: 2' in out
-    assert sorted(_scalars(work)) == [1, 2, 3]
+    assert sorted(logged_scalars(work)) == [1, 2, 3]
     end = _state(osp.join(work, 'epoch_1.pth'))
     # the EMA went on counting from the checkpoint (a fresh target would have
     # copied the online network again and counted 1)

@@ -1,17 +1,14 @@
 """The DETReg and UP-DETR demo configs through tools/train.py (CPU): DETReg
 interrupted, resumed, its loss falling, its frozen target unchanged, its detector
 converted for fine-tuning; UP-DETR's loss falling."""
-import glob
-import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
 
 from tests.conftest import SOCO_TINY_OPTIONS
+from tests.train_utils import (config_with_hooks, logged_scalars, run_train,
+                               train_env)
 
 pytestmark = pytest.mark.slow
 
@@ -48,52 +45,20 @@ def detreg_inputs(tiny_demo_root, tmp_path_factory):
     return cache, target
 
 
-def _env(root, repo_root):
-    return dict(os.environ, OBJCON_DEMO_ROOT=root, OMP_NUM_THREADS='2',
-                PYTHONPATH=repo_root)
-
-
-def _scalars(work):
-    rows = {}
-    for path in sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                row = json.loads(line)
-                if 'loss' in row:
-                    rows[row['step']] = row
-    return rows
-
-
-def _signal_config(tmp_path, repo_root, iteration):
-    config = tmp_path / f'signal_at_{iteration}.py'
-    config.write_text(
-        f'_base_ = {osp.join(repo_root, CONFIG)!r}\n'
-        "custom_imports = dict(imports=['objcon', "
-        "'tests.test_engine.raise_signal_hook'], allow_failed_imports=False)\n"
-        "default_hooks = dict(signal=dict(type='RaiseSignalAtIter', "
-        f"iteration={iteration}))\n")
-    return str(config)
-
-
 def test_interrupted_resumed_loss_falls_target_frozen_and_converts(
         tiny_demo_root, detreg_inputs, repo_root, tmp_path, load_script, capsys):
     _, target = detreg_inputs
     work = str(tmp_path / 'work')
-    env = _env(tiny_demo_root, repo_root)
+    env = train_env(tiny_demo_root)
 
     def train(config, resume_flag):
-        return subprocess.run(
-            [sys.executable, 'tools/train.py', config, '--work-dir', work,
-             resume_flag, '--cfg-options', *OPTIONS,
-             f'target_checkpoint={target}'],
-            cwd=repo_root, env=env, capture_output=True, text=True, timeout=900)
+        return run_train(config, work, [*OPTIONS, f'target_checkpoint={target}'],
+                         [resume_flag], env)
 
     # a missing target checkpoint: one error line, before any work
-    proc = subprocess.run(
-        [sys.executable, 'tools/train.py', osp.join(repo_root, CONFIG),
-         '--work-dir', work, '--cfg-options', *OPTIONS,
-         f'target_checkpoint={tmp_path}/absent.pth'],
-        cwd=repo_root, env=env, capture_output=True, text=True, timeout=900)
+    proc = run_train(osp.join(repo_root, CONFIG), work,
+                     [*OPTIONS, f'target_checkpoint={tmp_path}/absent.pth'],
+                     env=env)
     assert proc.returncode == 2, (proc.stdout + proc.stderr)[-3000:]
     assert proc.stderr.strip().splitlines()[-1].startswith(
         f"error: the frozen target backbone needs a checkpoint; no file at "
@@ -101,15 +66,16 @@ def test_interrupted_resumed_loss_falls_target_frozen_and_converts(
     assert 'Traceback' not in proc.stderr
 
     # killed (SIGINT) after iteration 2, then resumed to the end
-    proc = train(_signal_config(tmp_path, repo_root, 2), '--resume-or-start')
+    proc = train(config_with_hooks(tmp_path, CONFIG, signal_at=2),
+                 '--resume-or-start')
     out = proc.stdout + proc.stderr
     assert proc.returncode == 130, out[-3000:]
-    assert sorted(_scalars(work)) == [1, 2]
+    assert sorted(logged_scalars(work)) == [1, 2]
     proc = train(osp.join(repo_root, CONFIG), '--resume')
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert 'resumed epoch: 0, iter: 2' in out
-    rows = _scalars(work)
+    rows = logged_scalars(work)
     last = 3 * EPOCHS
     assert sorted(rows) == list(range(1, last + 1))  # none repeated or lost
     losses = [rows[i]['loss'] for i in sorted(rows)]
@@ -142,17 +108,16 @@ def test_updetr_demo_loss_falls(tiny_demo_root, detreg_inputs, repo_root,
                                 tmp_path):
     _, target = detreg_inputs
     work = str(tmp_path / 'work')
-    proc = subprocess.run(
-        [sys.executable, 'tools/train.py', UPDETR_CONFIG, '--work-dir', work,
-         '--cfg-options', *SOCO_TINY_OPTIONS, f'train_cfg.max_epochs={EPOCHS}',
+    proc = run_train(
+        UPDETR_CONFIG, work,
+        [*SOCO_TINY_OPTIONS, f'train_cfg.max_epochs={EPOCHS}',
          'default_hooks.checkpoint.interval=1', 'image_scales=[(128,128)]',
          'crop_size=32', f'target_checkpoint={target}',
          'model.detector.num_queries=20', 'model.detector.encoder.num_layers=1',
          'model.detector.decoder.num_layers=2'],
-        cwd=repo_root, env=_env(tiny_demo_root, repo_root), capture_output=True,
-        text=True, timeout=900)
+        env=train_env(tiny_demo_root))
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
-    rows = _scalars(work)
+    rows = logged_scalars(work)
     assert sorted(rows) == list(range(1, 3 * EPOCHS + 1))
     losses = [rows[i]['loss'] for i in sorted(rows)]
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.3, losses

@@ -3,11 +3,12 @@ import glob
 import json
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 
 import pytest
+
+from tests.train_utils import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -22,15 +23,9 @@ SHORT = [
 ]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def _env(tiny_demo_root):
     env = dict(os.environ, OBJCON_DEMO_ROOT=tiny_demo_root,
-               PYTHON=sys.executable, PORT=str(_free_port()), OMP_NUM_THREADS='1')
+               PYTHON=sys.executable, PORT=str(free_port()), OMP_NUM_THREADS='1')
     env.pop('CUDA_VISIBLE_DEVICES', None)
     return env
 

@@ -1,36 +1,29 @@
 """The heat-map demo config trains through tools/train.py (no proposal cache)."""
 import glob
 import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 
 from tests.conftest import SOCO_TINY_OPTIONS, soco_schedule_options
+from tests.train_utils import run_train, train_env
 
 CONFIG = 'configs/objcon/soco-heatmap_r18_fpn_demo.py'
 
 
 @pytest.mark.slow
-def test_heatmap_demo_config_trains(tiny_demo_root, repo_root, tmp_path):
+def test_heatmap_demo_config_trains(tiny_demo_root, tmp_path):
     work = str(tmp_path / 'work')
-    # PYTHONPATH: tools/ scripts must import this checkout's objcon, not another
-    # editable install of the package.
-    env = dict(os.environ, OBJCON_DEMO_ROOT=tiny_demo_root, OMP_NUM_THREADS='2',
-               PYTHONPATH=os.pathsep.join(
-                   [repo_root, os.environ.get('PYTHONPATH', '')]))
     # 12 images / 6 = 2 iterations x 2 epochs; grid warm-up for the first one.
-    proc = subprocess.run(
-        [sys.executable, 'tools/train.py', CONFIG, '--work-dir', work,
-         '--cfg-options', *SOCO_TINY_OPTIONS, *soco_schedule_options(2),
+    proc = run_train(
+        CONFIG, work,
+        [*SOCO_TINY_OPTIONS, *soco_schedule_options(2),
          'train_dataloader.batch_size=6', 'model.proposal_generator.warmup_iters=1'],
-        cwd=repo_root, env=env, capture_output=True, text=True, timeout=900)
+        env=train_env(tiny_demo_root))
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     # No proposal cache is read (another test may have made one in this root).
     assert 'LoadProposals' not in open(osp.join(work, osp.basename(CONFIG))).read()
-    rows = []
+    rows = []  # every logged row: a step logged twice would show
     for path in glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')):
         with open(path) as f:
             rows += [json.loads(line) for line in f if '"loss"' in line]

@@ -1,17 +1,13 @@
 """The demo PLRC config through tools/train.py and tools/dist_train.sh (CPU)."""
-import glob
-import json
 import math
-import os
 import os.path as osp
-import socket
-import subprocess
-import sys
 
 import pytest
 import torch
 
 from tests.conftest import SOCO_TINY_OPTIONS
+from tests.train_utils import (config_with_hooks, logged_scalars, run_dist_train,
+                               run_train, train_env)
 
 pytestmark = pytest.mark.slow
 
@@ -27,40 +23,18 @@ def _options(epochs):
             f'param_scheduler.0.T_max={epochs}', f'param_scheduler.0.end={epochs}']
 
 
-def _env(root, **extra):
-    return dict(os.environ, OBJCON_DEMO_ROOT=root, PYTHON=sys.executable,
-                OMP_NUM_THREADS='2', **extra)
-
-
-def _scalars(work):
-    """Logged training scalars by iteration, over every run in the work dir."""
-    rows = {}
-    for path in sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                row = json.loads(line)
-                if 'loss' in row:
-                    rows[row['step']] = row
-    return rows
-
-
-def _config(tmp_path, repo_root, iteration, record):
+def _config(tmp_path, iteration, record):
     """The demo config with a SIGINT at the end of ``iteration`` and a hook that
     saves the queue and centre the run starts from."""
-    config = tmp_path / f'plrc_signal_at_{iteration}.py'
-    config.write_text(
-        f'_base_ = {osp.join(repo_root, CONFIG)!r}\n'
-        "custom_imports = dict(imports=['objcon', "
-        "'tests.test_engine.raise_signal_hook', "
-        "'tests.test_engine.record_buffers_hook'], allow_failed_imports=False)\n"
-        "default_hooks = dict(signal=dict(type='RaiseSignalAtIter', "
-        f"iteration={iteration}))\n"
-        "custom_hooks = [dict(type='NonFiniteLossHook'), "
-        "dict(type='InterruptCheckpointHook'), "
-        "dict(type='RecordBuffersAtStart', names=['image_queue.features', "
-        "'image_queue.ptr', 'distill_loss.centre'], "
-        f"out={str(record)!r})]\n")
-    return str(config)
+    return config_with_hooks(
+        tmp_path, CONFIG, iteration,
+        custom_hooks=[dict(type='NonFiniteLossHook'),
+                      dict(type='InterruptCheckpointHook'),
+                      dict(type='RecordBuffersAtStart',
+                           names=['image_queue.features', 'image_queue.ptr',
+                                  'distill_loss.centre'],
+                           out=str(record))],
+        imports=['tests.test_engine.record_buffers_hook'])
 
 
 def test_demo_trains_and_a_resume_restores_queue_centre_and_schedule(
@@ -70,24 +44,19 @@ def test_demo_trains_and_a_resume_restores_queue_centre_and_schedule(
     (docs/plrc.md: the image loss climbs to chance as the queue fills, the
     distillation loss with the teacher temperature); the falling point loss on
     a fixed batch is tests/test_models/test_plrc.py's."""
-    env = _env(tiny_demo_root, PYTHONPATH=repo_root)
+    env = train_env(tiny_demo_root)
     work = str(tmp_path / 'cut')
-    base = [sys.executable, 'tools/train.py', '--work-dir', work,
-            '--cfg-options', *_options(2), 'default_hooks.checkpoint.interval=2']
+    options = [*_options(2), 'default_hooks.checkpoint.interval=2']
     first = tmp_path / 'first.pth'
-    proc = subprocess.run(
-        base[:2] + [_config(tmp_path, repo_root, 2, first)] + base[2:],
-        cwd=repo_root, env=env, capture_output=True, text=True, timeout=900)
+    proc = run_train(_config(tmp_path, 2, first), work, options, env=env)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 130, out[-3000:]
     ckpt = osp.join(work, 'interrupted_iter_2.pth')
     assert osp.isfile(ckpt), out[-3000:]
 
     resumed = tmp_path / 'resumed.pth'
-    proc = subprocess.run(
-        base[:2] + [_config(tmp_path, repo_root, -1, resumed)] + base[2:] +
-        ['--resume'], cwd=repo_root, env=env, capture_output=True, text=True,
-        timeout=900)
+    proc = run_train(_config(tmp_path, -1, resumed), work, options, ['--resume'],
+                     env)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert 'resumed epoch: 0, iter: 2' in out
@@ -101,7 +70,7 @@ def test_demo_trains_and_a_resume_restores_queue_centre_and_schedule(
         assert torch.equal(value, saved[name]), name
         assert not torch.equal(value, fresh[name]), name
 
-    rows = _scalars(work)
+    rows = logged_scalars(work)
     assert sorted(rows) == list(range(1, 7))  # no iteration repeated or lost
     for row in rows.values():
         for name in ('loss_image', 'loss_point', 'loss_distill'):
@@ -120,20 +89,15 @@ def test_demo_trains_and_a_resume_restores_queue_centre_and_schedule(
 
 
 def test_two_process_gloo_pretraining(tiny_demo_root, repo_root, tmp_path):
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    env = dict(_env(tiny_demo_root), PORT=str(port), OMP_NUM_THREADS='1')
     work = str(tmp_path / 'dist')
-    proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir', work,
-         '--cfg-options', *_options(2), 'default_hooks.checkpoint.interval=2'],
-        cwd=repo_root, env=env, capture_output=True, text=True, timeout=900)
+    proc = run_dist_train(
+        CONFIG, work, [*_options(2), 'default_hooks.checkpoint.interval=2'],
+        train_env(tiny_demo_root, threads=1))
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     assert 'rank 1 of 2' in out
     # 12 images over 2 processes x 4 = 1 iteration per epoch
-    assert sorted(_scalars(work)) == [1, 2]
+    assert sorted(logged_scalars(work)) == [1, 2]
     state = torch.load(osp.join(work, 'epoch_2.pth'),
                        weights_only=False)['state_dict']
     # both ranks' keys are queued: 2 iterations x 2 ranks x 4 images

@@ -16,6 +16,7 @@ from objcon.transfer import (CheckpointConversionError,
                              convert_pretrain_checkpoint, verify_against_detector)
 from objcon.utils import register_all_modules
 from tests.conftest import REPO_ROOT
+from tests.test_transfer.random_checkpoint import save_random_checkpoint
 
 DETCO_DEMO = 'configs/objcon/detco_r18_demo.py'
 DET_DEMO = 'configs/benchmarks/mask-rcnn_r18_fpn_demo.py'
@@ -27,16 +28,8 @@ def detco_checkpoint(tmp_path_factory):
     cfg = Config.fromfile(osp.join(REPO_ROOT, DETCO_DEMO))
     with DefaultScope.overwrite_default_scope('objcon'):
         model = MODELS.build(cfg.model)
-    torch.manual_seed(0)
-    state = model.state_dict()
-    for value in state.values():
-        if value.is_floating_point():
-            value.normal_()
-        else:
-            value.random_(1, 100)
     path = str(tmp_path_factory.mktemp('detco') / 'detco_r18.pth')
-    torch.save(dict(state_dict=state, meta=dict(cfg=cfg.pretty_text)), path)
-    return path, state
+    return path, save_random_checkpoint(cfg, model, path)
 
 
 def test_backbone_converts_into_the_demo_mask_rcnn(detco_checkpoint, load_script,

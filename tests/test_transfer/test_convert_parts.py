@@ -17,6 +17,8 @@ from mmengine.runner import load_checkpoint
 
 from objcon.utils import register_all_modules
 from tests.conftest import REPO_ROOT
+from tests.test_transfer.random_checkpoint import (online_tensors,
+                                                  save_random_checkpoint)
 
 SOCO_C4 = 'configs/objcon/soco_r50_c4_400e.py'
 SOCO_FPN = 'configs/objcon/soco_r50_fpn_400e.py'
@@ -42,16 +44,7 @@ def _random_checkpoint(config: str, path: str) -> dict:
     Returns:
         dict: The online tensors (EMA target left out), by pretraining name.
     """
-    cfg, model = _build(config)
-    torch.manual_seed(0)
-    state = model.state_dict()
-    for value in state.values():
-        if value.is_floating_point():
-            value.normal_()
-        else:
-            value.random_(1, 100)
-    torch.save(dict(state_dict=state, meta=dict(cfg=cfg.pretty_text)), path)
-    return {k: v for k, v in state.items() if not k.startswith('target_net.')}
+    return online_tensors(save_random_checkpoint(*_build(config), path))
 
 
 def _pretrained(key: str, online: dict) -> torch.Tensor:

@@ -12,6 +12,8 @@ from objcon.transfer import (CheckpointConversionError,
                              convert_pretrain_checkpoint, verify_against_detector)
 from objcon.utils import register_all_modules
 from tests.conftest import REPO_ROOT
+from tests.test_transfer.random_checkpoint import (online_tensors,
+                                                  save_random_checkpoint)
 
 # Builds an R50 PLRC and three R50 detectors, writes a ~100 MB checkpoint.
 pytestmark = pytest.mark.slow
@@ -35,16 +37,8 @@ def plrc_checkpoint(tmp_path_factory):
     cfg.model.update(feat_dim=8, queue_size=4, dense_size=4)
     with DefaultScope.overwrite_default_scope('objcon'):
         model = MODELS.build(cfg.model)
-    torch.manual_seed(0)
-    state = model.state_dict()
-    for value in state.values():
-        if value.is_floating_point():
-            value.normal_()
-        else:
-            value.random_(1, 100)
     path = str(tmp_path_factory.mktemp('plrc') / 'plrc_r50.pth')
-    torch.save(dict(state_dict=state, meta=dict(cfg=cfg.pretty_text)), path)
-    return path, {k: v for k, v in state.items() if not k.startswith('target_net.')}
+    return path, online_tensors(save_random_checkpoint(cfg, model, path))
 
 
 def test_backbone_converts_for_an_fpn_detector(plrc_checkpoint):

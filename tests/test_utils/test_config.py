@@ -73,3 +73,26 @@ def test_detreg_semi_supervised_fraction_sets_split_and_schedule(
     assert cfg.train_cfg.max_epochs == epochs
     assert cfg.param_scheduler[0].milestones == drops
     assert cfg.param_scheduler[0].end == epochs
+
+
+@pytest.mark.parametrize('config', [
+    'soco_r18_fpn_demo', 'soco-heatmap_r18_fpn_demo', 'ccop_r18_fpn_demo',
+    'plrc_r18_demo', 'detco_r18_demo'])
+def test_demo_loader_names_reach_every_demo_config(repo_root, config):
+    """configs/_base_/datasets/demo_unlabeled.py's names: the loader and the
+    proposal cache follow them."""
+    path = osp.join(repo_root, 'configs/objcon', config + '.py')
+    loader = load_config(path).train_dataloader
+    assert (loader.batch_size, loader.num_workers, loader.persistent_workers) == \
+        (16, 2, True)
+    cfg = load_config(path, {'data_root': '/scenes/', 'batch_size': 4,
+                             'num_workers': 0})
+    loader = cfg.train_dataloader
+    # no workers: none to keep (the DataLoader refuses persistent ones)
+    assert (loader.batch_size, loader.num_workers, loader.persistent_workers) == \
+        (4, 0, False)
+    assert loader.dataset.data_root == '/scenes/'
+    for t in loader.dataset.pipeline:
+        if t['type'] == 'LoadProposals':
+            assert t['cache'].startswith('/scenes/proposals/')
+            assert t['img_root'] == '/scenes/train'

@@ -6,6 +6,7 @@
 # Method configs build the pipeline: LoadImageOrSkip, load_proposals, views.
 # Named variables (override with --cfg-options NAME=VALUE): data_root,
 # proposal_cache.
+_base_ = ['./unlabeled_images.py']
 data_root = 'data/imagenet/'
 proposal_cache = 'data/proposals/imagenet_train_soco'
 load_proposals = dict(
@@ -13,14 +14,5 @@ load_proposals = dict(
 train_dataloader = dict(
     batch_size=128,  # per GPU: 16 x 128 = 2048 in the reference
     num_workers=8,
-    persistent_workers=True,
     pin_memory=True,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type='UnlabeledImageDataset',
-        data_root=data_root,
-        data_prefix='train',
-        with_label=False,
-        pipeline=[]))
+    dataset=dict(data_root=data_root))

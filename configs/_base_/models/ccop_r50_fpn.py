@@ -2,28 +2,19 @@
 # constant momentum 0.999; image head on res5 (GAP -> 2048-2048 Dropout 0.1 -> 128)
 # and RoI head (RoIAlign 7x7 aligned on the SoCo-assigned level, flatten 12544 ->
 # 2048 Dropout 0.1 -> 128); InfoNCE tau 0.2 against 65,536-key queues.
-_base_ = './mask-rcnn_r50_fpn_pretrain.py'
+_base_ = ['./mask-rcnn_r50_fpn_pretrain.py', './pretraining_parts.py']
 queue_size = 65536
 feat_dim = 128
 model = dict(
     _delete_=True,
     _scope_='objcon',
     type='CCOP',
-    data_preprocessor=dict(
-        type='mmpretrain.SelfSupDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
+    data_preprocessor=_base_.selfsup_preprocessor,
     backbone={{_base_.model.backbone}},
     neck={{_base_.model.neck}},
     embedder=dict(
         type='ObjectEmbedder',
-        roi_align=dict(
-            type='MultiLevelRoIAlign',
-            output_size=7,
-            featmap_strides=[4, 8, 16, 32],
-            sampling_ratio=0,
-            aligned=True),
+        roi_align=_base_.fpn_roi_align,
         trunk=dict(type='FlattenTrunk'),
         projector=dict(type='ProjectionMLP', in_channels=256 * 7 * 7,
                        hid_channels=2048, out_channels=feat_dim, dropout=0.1)),

@@ -5,6 +5,7 @@
 # and a local queue of 65,536 keys per stage. Unverified (DetCo released no
 # pretraining code), objcon's design: stage weights, heads, temperature, l2g's
 # direction and negatives (docs/detco.md).
+_base_ = ['./pretraining_parts.py']
 queue_size = 65536
 feat_dim = 128
 stage_weights = (0.1, 0.4, 0.7, 1.0)
@@ -12,11 +13,7 @@ detco_head = dict(type='ProjectionMLP', hid_channels=2048, out_channels=feat_dim
                   dropout=0.)
 model = dict(
     type='DetCo',
-    data_preprocessor=dict(
-        type='mmpretrain.SelfSupDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
+    data_preprocessor=_base_.selfsup_preprocessor,
     backbone=dict(
         type='mmdet.ResNet',
         depth=50,

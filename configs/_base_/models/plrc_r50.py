@@ -7,16 +7,13 @@
 # 0.2 / 0.07), point-affinity distillation (teacher 0.04 -> 0.07 over 30 epochs,
 # student 0.1, centre EMA 0.9) on 56 x 56 maps; total as the published code:
 # L_image + 0.7 (0.3 L_distill + 0.3 L_point).
+_base_ = ['./pretraining_parts.py']
 queue_size = 65536
 feat_dim = 128
 teacher_warmup_epochs = 30
 model = dict(
     type='PLRC',
-    data_preprocessor=dict(
-        type='mmpretrain.SelfSupDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
+    data_preprocessor=_base_.selfsup_preprocessor,
     backbone=dict(
         type='mmdet.ResNet',
         depth=50,

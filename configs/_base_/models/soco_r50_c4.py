@@ -1,24 +1,13 @@
 # SoCo-C4: RoIAlign 14x14 on C4 (stride 16), then res5 (mmdet's ResLayer, the C4
 # Mask R-CNN's shared head) and global average pooling -> 2048-d, BYOL projector
 # 2048-4096-256 and predictor (both Linear layers with bias); one level, no FPN.
-_base_ = './mask-rcnn_r50_c4_pretrain.py'
-mlp = dict(
-    type='mmpretrain.NonLinearNeck',
-    num_layers=2,
-    with_bias=True,
-    with_last_bias=True,
-    with_last_bn=False,
-    with_avg_pool=False,
-    norm_cfg=dict(type='BN1d'))
+_base_ = ['./mask-rcnn_r50_c4_pretrain.py', './pretraining_parts.py']
+mlp = _base_.byol_mlp
 model = dict(
     _delete_=True,
     _scope_='objcon',
     type='SoCo',
-    data_preprocessor=dict(
-        type='mmpretrain.SelfSupDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
+    data_preprocessor=_base_.selfsup_preprocessor,
     backbone={{_base_.model.backbone}},
     neck=None,
     embedder=dict(

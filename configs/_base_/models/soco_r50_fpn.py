@@ -3,35 +3,19 @@
 # with BN, BYOL's projector/predictor (1024-4096-256, 256-4096-256, both Linear
 # layers with bias). Initialisation as the reference: FPN convs Kaiming-normal
 # (fan_out), trunk/projector/predictor Linear layers PyTorch's default.
-_base_ = './mask-rcnn_r50_fpn_pretrain.py'
+_base_ = ['./mask-rcnn_r50_fpn_pretrain.py', './pretraining_parts.py']
 norm_cfg = dict(type='BN', requires_grad=True)
-mlp = dict(
-    type='mmpretrain.NonLinearNeck',
-    num_layers=2,
-    with_bias=True,
-    with_last_bias=True,
-    with_last_bn=False,
-    with_avg_pool=False,
-    norm_cfg=dict(type='BN1d'))
+mlp = _base_.byol_mlp
 model = dict(
     _delete_=True,
     _scope_='objcon',
     type='SoCo',
-    data_preprocessor=dict(
-        type='mmpretrain.SelfSupDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
+    data_preprocessor=_base_.selfsup_preprocessor,
     backbone={{_base_.model.backbone}},
     neck={{_base_.model.neck}},
     embedder=dict(
         type='ObjectEmbedder',
-        roi_align=dict(
-            type='MultiLevelRoIAlign',
-            output_size=7,
-            featmap_strides=[4, 8, 16, 32],
-            sampling_ratio=0,
-            aligned=True),
+        roi_align=_base_.fpn_roi_align,
         trunk=dict(
             type='SharedConvFCTrunk',
             in_channels=256,

@@ -3,14 +3,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from mmdet.structures.bbox import bbox_overlaps
-from mmengine.dist import all_gather, get_rank, get_world_size
-from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from torch import Tensor, nn
 
 from objcon.registry import MODELS
 from objcon.structures import jitter_candidates
 from ..utils import (CCOP_CURRICULUM, FeatureQueue, LinearCurriculum,
-                     assign_scale_levels)
+                     assign_scale_levels, forward_shuffled)
 from .base import BaseObjectSelfSupervisor
 
 
@@ -45,14 +43,15 @@ class CCOP(BaseObjectSelfSupervisor):
     with itself.
 
     Key-branch BN: the reference shuffles the key images across GPUs
-    (shuffle-BN); objcon does so with mmpretrain's ``batch_shuffle_ddp`` when
-    distributed: the key branch runs on shuffled images with their boxes, and
-    the embeddings are unshuffled (far less traffic than unshuffling the FPN
-    maps; the same result, as the heads have no BN). In one process there is nothing
-    to shuffle with: the key branch normalises with the statistics of its own
-    batch, as MoCo run on one GPU (no shuffle). BN must stay per rank (the CCOP
-    configs set ``sync_bn = None``): SyncBN would pool the statistics of every
-    rank and undo the shuffle. Dropout is live in the key branch (it is in
+    (shuffle-BN); objcon does so with
+    :func:`~objcon.models.utils.forward_shuffled` when distributed: the key
+    branch runs on shuffled images with their boxes, and the embeddings are
+    unshuffled (far less traffic than unshuffling the FPN maps; the same result,
+    as the heads have no BN). In one process there is nothing to shuffle with:
+    the key branch normalises with the statistics of its own batch, as MoCo run
+    on one GPU (no shuffle). BN must stay per rank (the CCOP configs set
+    ``sync_bn = None``): SyncBN would pool the statistics of every rank and
+    undo the shuffle. Dropout is live in the key branch (it is in
     train mode), as in the reference.
 
     Args:
@@ -138,18 +137,11 @@ class CCOP(BaseObjectSelfSupervisor):
     def _encode_key(self, images: Tensor, boxes: Tensor
                     ) -> Tuple[Tensor, Tensor]:
         """The key branch, with shuffle-BN across ranks when distributed."""
-        target = self.target
-        if get_world_size() == 1:
-            return self._encode(target, images, boxes)
-        shuffled, unshuffle = batch_shuffle_ddp(images)
         # the boxes travel with their images; the embeddings (not the feature
         # maps) come back, and the heads have no BN, so this equals unshuffling
         # the maps first
-        this = torch.argsort(unshuffle).view(get_world_size(), -1)[get_rank()]
-        boxes = torch.cat(all_gather(boxes))[this.to(boxes.device)]
-        image, objects = self._encode(target, shuffled, boxes)
-        return (batch_unshuffle_ddp(image, unshuffle),
-                batch_unshuffle_ddp(objects, unshuffle))
+        return forward_shuffled(
+            lambda x, b: self._encode(self.target, x, b), images, boxes)
 
     @staticmethod
     def first_slots(ids: Tensor) -> Tensor:

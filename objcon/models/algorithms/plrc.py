@@ -3,13 +3,11 @@ from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.dist import get_world_size
-from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from torch import Tensor, nn
 
 from objcon.registry import MODELS
 from ..utils import (FeatureQueue, close_position_pairs, features_at_points,
-                     sample_common_region_points)
+                     forward_shuffled, sample_common_region_points)
 from .base import BaseObjectSelfSupervisor
 
 DenseOutputs = Tuple[Tensor, Tensor, Tensor]
@@ -158,11 +156,7 @@ class PLRC(BaseObjectSelfSupervisor):
     @torch.no_grad()
     def _dense_key(self, images: Tensor) -> DenseOutputs:
         """The key encoder's outputs, with shuffle-BN across ranks."""
-        if get_world_size() == 1:
-            return self._dense(self.target, images)
-        shuffled, unshuffle = batch_shuffle_ddp(images)
-        return tuple(batch_unshuffle_ddp(x, unshuffle)
-                     for x in self._dense(self.target, shuffled))
+        return forward_shuffled(lambda x: self._dense(self.target, x), images)
 
     def _upsample(self, x: Tensor) -> Tensor:
         """(B, C, h, w) -> (B, S*S, C) at the dense size, bilinear."""
