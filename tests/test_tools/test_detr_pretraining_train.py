@@ -1,6 +1,7 @@
 """The DETReg and UP-DETR demo configs through tools/train.py (CPU): DETReg
 interrupted, resumed, its loss falling, its frozen target unchanged, its detector
-converted for fine-tuning; UP-DETR's loss falling."""
+converted for fine-tuning; UP-DETR interrupted, resumed, its loss falling, its
+frozen target unchanged."""
 import os.path as osp
 
 import pytest
@@ -104,21 +105,37 @@ def test_interrupted_resumed_loss_falls_target_frozen_and_converts(
     assert '0 missing, 0 unexpected' in capsys.readouterr().out
 
 
-def test_updetr_demo_loss_falls(tiny_demo_root, detreg_inputs, repo_root,
-                                tmp_path):
+def test_updetr_interrupted_resumed_loss_falls_target_frozen(
+        tiny_demo_root, detreg_inputs, repo_root, tmp_path):
+    """UP-DETR's demo: SIGINT after iteration 2, ``--resume`` to the end; no
+    iteration repeated or lost, the loss falls, the frozen target is the given
+    checkpoint's backbone at the end."""
     _, target = detreg_inputs
     work = str(tmp_path / 'work')
-    proc = run_train(
-        UPDETR_CONFIG, work,
-        [*SOCO_TINY_OPTIONS, f'train_cfg.max_epochs={EPOCHS}',
-         'default_hooks.checkpoint.interval=1', 'image_scales=[(128,128)]',
-         'crop_size=32', f'target_checkpoint={target}',
-         'model.detector.num_queries=20', 'model.detector.encoder.num_layers=1',
-         'model.detector.decoder.num_layers=2'],
-        env=train_env(tiny_demo_root))
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    options = [*SOCO_TINY_OPTIONS, f'train_cfg.max_epochs={EPOCHS}',
+               'default_hooks.checkpoint.interval=1', 'image_scales=[(128,128)]',
+               'crop_size=32', f'target_checkpoint={target}',
+               'model.detector.num_queries=20',
+               'model.detector.encoder.num_layers=1',
+               'model.detector.decoder.num_layers=2']
+    env = train_env(tiny_demo_root)
+    proc = run_train(config_with_hooks(tmp_path, UPDETR_CONFIG, signal_at=2), work,
+                     options, env=env)
+    assert proc.returncode == 130, (proc.stdout + proc.stderr)[-3000:]
+    assert sorted(logged_scalars(work)) == [1, 2]
+    proc = run_train(UPDETR_CONFIG, work, options, ['--resume'], env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert 'resumed epoch: 0, iter: 2' in out
     rows = logged_scalars(work)
     assert sorted(rows) == list(range(1, 3 * EPOCHS + 1))
     losses = [rows[i]['loss'] for i in sorted(rows)]
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.3, losses
     assert all(0 < r['loss_feature'] <= 4 for r in rows.values())
+    state = torch.load(osp.join(work, f'epoch_{EPOCHS}.pth'),
+                       weights_only=False)['state_dict']
+    given = torch.load(target, weights_only=True)['state_dict']
+    target_keys = [k for k in state if k.startswith('target.backbone.')]
+    assert target_keys
+    for k in target_keys:
+        assert torch.equal(state[k], given['backbone.' + k[len('target.backbone.'):]])
