@@ -23,7 +23,12 @@ model = dict(
     projector=dict(in_channels=512, hid_channels=1024, out_channels=128),
     predictor=dict(in_channels=128, hid_channels=1024, out_channels=128))
 
-object_views = dict(_base_.object_views, backend='cv2')
+# the base's views at the demo's size
+object_views = dict(
+    _base_.object_views,
+    views=[dict(v, size=view_size) for v in _base_.object_views['views']],
+    region_map=dict(key='region_map', size=view_size),
+    backend='cv2')
 train_dataloader = dict(
     batch_size=16,
     num_workers=2,
