@@ -50,6 +50,7 @@ METHODS: Dict[str, Tuple[str, Optional[str]]] = {
     'CCOP': ('configs/objcon/ccop_r18_fpn_demo.py', 'ccop'),
     'PLRC': ('configs/objcon/plrc_r18_demo.py', None),
     'DetCo': ('configs/objcon/detco_r18_demo.py', None),
+    'DetCon': ('configs/objcon/detcon_r18_demo.py', 'detcon'),
 }
 
 COLUMNS = ('method', 'views', 's / step', 'images/s', 'bare s', 'time / bare',

@@ -18,6 +18,13 @@ bytes per image in objcon's cache and in SoCo's JSON (``{image: [[x, y, w, h],
 modified; ``pip install -r requirements/bench.txt``) is the speed baseline when
 installed.
 
+DetCon's masks: a third table compares objcon's Felzenszwalb-Huttenlocher
+segmentation (OpenCV's ``GraphSegmentation``, the ``detcon`` preset: k 1000, min
+size 1000, sigma 0.8, full resolution) with scikit-image's ``felzenszwalb`` (the
+reference's; same parameters, RGB input) on the same images: segments per image,
+adjusted Rand index of the two label maps, mean best overlap (per scikit-image
+segment, its best IoU with an OpenCV segment; averaged) and CPU time.
+
 Example::
 
     python benchmarks/proposals.py --num-images 50 --size 256
@@ -225,6 +232,71 @@ def print_table(results: Dict[str, dict], demo: bool) -> None:
     print()
 
 
+def adjusted_rand_index(labels_a: np.ndarray, labels_b: np.ndarray) -> float:
+    """Adjusted Rand index of two label maps of the same pixels (1: the same
+    partition, ids aside; about 0: no more agreement than chance)."""
+    _, a = np.unique(labels_a.ravel(), return_inverse=True)
+    _, b = np.unique(labels_b.ravel(), return_inverse=True)
+    table = np.zeros((a.max() + 1, b.max() + 1), np.int64)
+    np.add.at(table, (a, b), 1)
+    pairs = lambda x: (x * (x - 1) / 2.).sum()  # noqa: E731
+    index = pairs(table.astype(np.float64))
+    rows, cols = pairs(table.sum(1).astype(np.float64)), pairs(
+        table.sum(0).astype(np.float64))
+    expected = rows * cols / pairs(np.float64(a.size))
+    top = (rows + cols) / 2
+    return 1.0 if top == expected else float((index - expected) / (top - expected))
+
+
+def mean_best_overlap(reference: np.ndarray, labels: np.ndarray) -> float:
+    """Mean over the segments of ``reference`` of their best IoU with a segment
+    of ``labels``."""
+    _, r = np.unique(reference.ravel(), return_inverse=True)
+    _, c = np.unique(labels.ravel(), return_inverse=True)
+    inter = np.zeros((r.max() + 1, c.max() + 1), np.int64)
+    np.add.at(inter, (r, c), 1)
+    union = inter.sum(1)[:, None] + inter.sum(0)[None, :] - inter
+    return float((inter / union).max(1).mean())
+
+
+def compare_segmentations(title: str, images: List[tuple]) -> dict:
+    """OpenCV's FH (objcon's ``detcon`` preset) against scikit-image's on the
+    same images; prints and returns one table row."""
+    from skimage.segmentation import felzenszwalb
+    opencv = PROPOSAL_SOURCES.build(PRESETS['detcon'])
+    seconds = dict(opencv=0., skimage=0.)
+    counts = dict(opencv=0, skimage=0)
+    ari, mbo = [], []
+    for _, img, _ in images:
+        start = time.process_time()
+        ours = opencv.segment(img)
+        seconds['opencv'] += time.process_time() - start
+        start = time.process_time()
+        theirs = felzenszwalb(img[:, :, ::-1], scale=opencv.scale,
+                              sigma=opencv.sigma, min_size=opencv.min_size)
+        seconds['skimage'] += time.process_time() - start
+        counts['opencv'] += len(np.unique(ours))
+        counts['skimage'] += len(np.unique(theirs))
+        ari.append(adjusted_rand_index(ours, theirs))
+        mbo.append(mean_best_overlap(theirs, ours))
+    n = len(images)
+    row = dict(images=n, seg_opencv=counts['opencv'] / n,
+               seg_skimage=counts['skimage'] / n, ari=float(np.mean(ari)),
+               ari_min=float(np.min(ari)), mbo=float(np.mean(mbo)),
+               ms_opencv=1000 * seconds['opencv'] / n,
+               ms_skimage=1000 * seconds['skimage'] / n)
+    print(f'| {title} | {n} | {row["seg_opencv"]:.1f} | {row["seg_skimage"]:.1f} | '
+          f'{row["ari"]:.3f} | {row["ari_min"]:.3f} | {row["mbo"]:.3f} | '
+          f'{row["ms_opencv"]:.1f} | {row["ms_skimage"]:.1f} |')
+    return row
+
+
+SEGMENT_HEAD = ('| images (FH k 1000, min 1000, sigma 0.8, full res) | n | '
+                'segments / image OpenCV | segments / image scikit-image | '
+                'adjusted Rand index | lowest image ARI | mean best overlap '
+                '(scikit-image segments) | OpenCV ms | scikit-image ms |')
+
+
 def benchmark(title: str, images: List[tuple], rows: List[tuple],
               demo: bool) -> None:
     print(f'{title}: {len(images)} images')
@@ -268,9 +340,11 @@ def main() -> None:
         rows.append((name, source.propose, source.box_unit))
     print('SoCo filter on every row; CPU time of one thread\n')
 
+    photos = demo = None
     if not args.no_photos:
+        photos = photographs()
         benchmark('scikit-image photographs (whole + 2 crops of 3/4 each)',
-                  photographs(), rows, demo=False)
+                  photos, rows, demo=False)
     if args.num_images:
         with tempfile.TemporaryDirectory() as tmp:
             root = args.data_root
@@ -279,10 +353,19 @@ def main() -> None:
                 generate_demo_scenes(root, dict(val=args.num_images), seed=0,
                                      image_size=(args.size, args.size),
                                      show_progress=False)
-            images = demo_scenes(root, 'val', args.num_images)
-        num_gt = sum(len(g) for _, _, g in images)
+            demo = demo_scenes(root, 'val', args.num_images)
+        num_gt = sum(len(g) for _, _, g in demo)
         benchmark(f'demo val scenes, {args.size}x{args.size}, {num_gt} ground-truth '
-                  'boxes', images, rows, demo=True)
+                  'boxes', demo, rows, demo=True)
+
+    print("DetCon's masks: OpenCV FH (objcon) vs scikit-image FH (the reference)\n")
+    print(SEGMENT_HEAD)
+    print('|---' * (SEGMENT_HEAD.count('|') - 1) + '|')
+    if photos is not None:
+        compare_segmentations('scikit-image photographs', photos)
+    if demo is not None:
+        compare_segmentations(f'demo val scenes, {args.size}x{args.size}', demo)
+    print()
 
 
 if __name__ == '__main__':

@@ -42,6 +42,17 @@ def tiny_ccop_proposals(tiny_demo_root):
     return cache
 
 
+@pytest.fixture(scope='session')
+def tiny_detcon_proposals(tiny_demo_root):
+    """DetCon's FH label maps of the tiny train split, where the demo DetCon
+    config looks for them (``<root>/proposals/train_detcon``)."""
+    from objcon.proposals import PRESETS, precompute_proposals
+    cache = osp.join(tiny_demo_root, 'proposals', 'train_detcon')
+    precompute_proposals(PRESETS['detcon'], osp.join(tiny_demo_root, 'train'),
+                         cache, show_progress=False)
+    return cache
+
+
 # The demo SoCo config shrunk further for tests: same code path, seconds a run.
 SOCO_TINY_OPTIONS = [
     'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',

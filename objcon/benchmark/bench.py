@@ -74,6 +74,8 @@ METHODS = {m.name: m for m in [
     # DetCo's 3x3 patches keep the demo config's patch-to-view ratio (36 / 128)
     Method('detco', 'DetCo (global + 3x3 patches)', 'configs/objcon/detco_r18_demo.py',
            views=dict(view_size=1, patch_size=36 / 128)),
+    Method('detcon', 'DetCon (FH masks)', 'configs/objcon/detcon_r18_demo.py',
+           proposals='detcon', views=dict(view_size=1), kind='object'),
 ]}
 
 

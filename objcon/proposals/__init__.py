@@ -3,7 +3,8 @@ from .base import BaseProposalSource, ProposalStatus, Proposals
 from .box_filter import CCOP_FILTER, SOCO_FILTER, BoxFilter
 from .cache import (CACHE_FORMAT, CacheBusyError, CacheDamagedError,
                     CacheMismatchError, ProposalCache, ProposalCacheWriter,
-                    decode_boxes, encode_boxes, write_proposal_cache)
+                    decode_boxes, decode_label_map, encode_boxes,
+                    encode_label_map, write_proposal_cache)
 from .dataset_index import dataset_fingerprint, list_images, walk_files
 from .felzenszwalb import FelzenszwalbSegments, masks_to_boxes
 from .grid_boxes import GridBoxes
@@ -25,7 +26,8 @@ __all__ = [
     'BaseProposalSource', 'ProposalStatus', 'Proposals', 'BoxFilter', 'SOCO_FILTER',
     'CCOP_FILTER', 'CACHE_FORMAT', 'CacheMismatchError', 'CacheDamagedError',
     'CacheBusyError', 'ProposalCache', 'ProposalCacheWriter',
-    'write_proposal_cache', 'encode_boxes', 'decode_boxes', 'dataset_fingerprint',
+    'write_proposal_cache', 'encode_boxes', 'decode_boxes', 'encode_label_map',
+    'decode_label_map', 'dataset_fingerprint',
     'list_images', 'walk_files', 'FelzenszwalbSegments', 'masks_to_boxes',
     'GridBoxes', 'GroundTruthBoxes', 'content_digest', 'decode_image',
     'downscaled_size', 'image_format', 'read_file', 'read_image', 'resize_max_side',

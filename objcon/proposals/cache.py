@@ -14,6 +14,9 @@ Layout of a cache directory::
     status.npy    (N,) uint8: :class:`~objcon.proposals.ProposalStatus`
     filesizes.npy (N,) uint: bytes of each image file (0 if unreadable)
     digests.npy   (N,) uint64: 64-bit BLAKE2b of each image file (0: unknown)
+    mask_codes.npy, mask_offsets.npy, mask_codecs.npy
+                  only for mask sources (FelzenszwalbSegments): each image's
+                  label map, encoded as its boxes are (see below)
     .partial/     only while being written: manifest.json + chunk_XXXXXX.npz
     .lock         locked (POSIX lock) by the one process writing the cache
 
@@ -29,6 +32,11 @@ off the grid are rounded to the nearest pixel. The integers are uint8 if they fi
 else uint16 (else uint32), row-major (x1, y1, x2, y2), raw-deflate-compressed when
 that is smaller: ``codec = width code (0: uint8, 1: uint16, 2: uint32) | 4 *
 compressed``. Per-image arrays use the smallest unsigned type that holds them.
+
+A label map (H, W) of segment ids >= 0 is stored row-major in the smallest unsigned
+type that holds its largest id (uint16 past 255 segments, never a wrapped uint8),
+raw-deflated when that is smaller, with the same codec byte; its shape is the
+image's size.
 
 The arrays are memory-mapped (``np.load(mmap_mode='r')``), so opening a cache of a
 million images reads only ``keys.json``; a lookup reads and decodes one slice.
@@ -51,6 +59,8 @@ CACHE_FORMAT = 'objcon-proposals/1'
 _ARRAYS = ('codes', 'offsets', 'codecs', 'grids', 'sizes', 'status')
 # Per-image file identity; absent from caches written before it existed.
 _FILE_ARRAYS = ('filesizes', 'digests')
+# A mask source's label maps; absent from box-only caches.
+_MASK_ARRAYS = ('mask_codes', 'mask_offsets', 'mask_codecs')
 _WIDTHS = (np.uint8, np.uint16, np.uint32)
 _COMPRESSED = 4
 # What must match for a partial or complete cache to be reused.
@@ -172,6 +182,45 @@ def decode_boxes(data, codec: int, unit, size=(0, 0)) -> np.ndarray:
     return boxes
 
 
+def encode_label_map(labels: Optional[np.ndarray]) -> Tuple[bytes, int]:
+    """Encode one image's label map (see the module docstring).
+
+    Args:
+        labels (np.ndarray, optional): (H, W) integer segment ids >= 0; None (an
+            image without a map, e.g. skipped) encodes as no bytes.
+
+    Returns:
+        tuple: ``(bytes, codec)``.
+    """
+    if labels is None or labels.size == 0:
+        return b'', 0
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in 'iu' or labels.min() < 0:
+        raise ValueError(f'a label map must hold integer ids >= 0, got '
+                         f'{labels.dtype} with minimum {labels.min()}')
+    top = int(labels.max())
+    if top > np.iinfo(np.uint32).max:
+        raise ValueError(f'segment id {top} does not fit in uint32')
+    width = next(i for i, t in enumerate(_WIDTHS) if top <= np.iinfo(t).max)
+    data = np.ascontiguousarray(labels, _WIDTHS[width]).tobytes()
+    packed = _deflate(data)
+    if len(packed) < len(data):
+        return packed, width | _COMPRESSED
+    return data, width
+
+
+def decode_label_map(data, codec: int, size) -> np.ndarray:
+    """Inverse of :func:`encode_label_map`: (H, W) int64 ids of an image of size
+    ``size`` (H, W); (0, 0) if the image has no map."""
+    data = bytes(data)
+    if not data:
+        return np.zeros((0, 0), np.int64)
+    if codec & _COMPRESSED:
+        data = zlib.decompress(data, -15)
+    h, w = int(size[0]), int(size[1])
+    return np.frombuffer(data, _WIDTHS[codec & 3]).reshape(h, w).astype(np.int64)
+
+
 class ProposalCache:
     """Read-only access to a complete cache directory.
 
@@ -211,6 +260,9 @@ class ProposalCache:
             self._load_array(name)
             if osp.exists(osp.join(path, f'{name}.npy')) else None
             for name in _FILE_ARRAYS)
+        self.mask_codes, self.mask_offsets, self.mask_codecs = (
+            (self._load_array(name) for name in _MASK_ARRAYS)
+            if osp.exists(osp.join(path, 'mask_offsets.npy')) else (None, ) * 3)
         self._check_consistency()
 
     def _damaged(self, name: str, why: str) -> CacheDamagedError:
@@ -248,11 +300,20 @@ class ProposalCache:
         if self.codes.shape != (int(self.offsets[-1]),):
             raise self._damaged('codes.npy', f'has {self.codes.size} bytes, the '
                                 f'offsets need {int(self.offsets[-1])}')
-        for name in ('codecs', 'grids', 'sizes', 'status', *_FILE_ARRAYS):
+        for name in ('codecs', 'grids', 'sizes', 'status', *_FILE_ARRAYS,
+                     'mask_codecs'):
             array = getattr(self, name)
             if array is not None and len(array) != n:
                 raise self._damaged(f'{name}.npy', f'has {len(array)} rows, '
                                     f'expected {n}')
+        if self.has_masks:
+            if self.mask_offsets.shape != (n + 1,):
+                raise self._damaged('mask_offsets.npy', f'has shape '
+                                    f'{self.mask_offsets.shape}, expected ({n + 1},)')
+            if self.mask_codes.shape != (int(self.mask_offsets[-1]),):
+                raise self._damaged('mask_codes.npy', f'has {self.mask_codes.size} '
+                                    f'bytes, the offsets need '
+                                    f'{int(self.mask_offsets[-1])}')
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -274,6 +335,28 @@ class ProposalCache:
         return decode_boxes(self.codes[self.offsets[i]:self.offsets[i + 1]],
                             int(self.codecs[i]), grid_unit(self.grids[i], self.sizes[i]),
                             self.sizes[i])
+
+    @property
+    def has_masks(self) -> bool:
+        """Whether the cache holds label maps (a mask source's)."""
+        return self.mask_offsets is not None
+
+    def get_mask(self, key: str) -> np.ndarray:
+        """(H, W) int64 segment ids of image ``key`` ((0, 0) if skipped).
+
+        Raises:
+            CacheMismatchError: If the cache holds no label maps.
+        """
+        if not self.has_masks:
+            raise CacheMismatchError(
+                f'proposal cache {self.path!r} holds no label maps (made with '
+                f'{self.meta.get("source", {}).get("type")!r}, or before objcon '
+                f'stored masks). Make it with a mask source, e.g. --source detcon: '
+                f'{rebuild_hint(self.path, self.meta.get("img_root"))}')
+        i = self.index(key)
+        return decode_label_map(
+            self.mask_codes[self.mask_offsets[i]:self.mask_offsets[i + 1]],
+            int(self.mask_codecs[i]), self.sizes[i])
 
     def get_status(self, key: str) -> ProposalStatus:
         """How the boxes of ``key`` were obtained."""
@@ -380,7 +463,7 @@ class ProposalCache:
     def nbytes(self) -> int:
         """Bytes on disk of the cache's files."""
         names = ('meta.json', 'keys.json',
-                 *(f'{a}.npy' for a in _ARRAYS + _FILE_ARRAYS))
+                 *(f'{a}.npy' for a in _ARRAYS + _FILE_ARRAYS + _MASK_ARRAYS))
         return sum(osp.getsize(osp.join(self.path, f)) for f in names
                    if osp.exists(osp.join(self.path, f)))
 
@@ -544,12 +627,15 @@ class ProposalCacheWriter:
                     sizes: Sequence[Tuple[int, int]], status: Sequence[int],
                     units: Optional[Sequence[Tuple[float, float]]] = None,
                     file_sizes: Optional[Sequence[int]] = None,
-                    digests: Optional[Sequence[int]] = None) -> None:
+                    digests: Optional[Sequence[int]] = None,
+                    masks: Optional[Sequence[Optional[np.ndarray]]] = None) -> None:
         """Atomically write chunk ``i`` (one entry per image, in dataset order).
 
         ``units`` are the sources' box grids (see :func:`encode_boxes`); default
         whole pixels. ``file_sizes`` and ``digests`` (:func:`content_digest`)
         identify the image files; default 0 (unknown: not checked on read).
+        ``masks`` are a mask source's (H, W) label maps (None for an image without
+        one), each of its image's size; every chunk of a cache has them or none.
         """
         if self._lock_file is None:
             raise RuntimeError(f'the writer of {self.path!r} is closed')
@@ -563,10 +649,24 @@ class ProposalCacheWriter:
         packed = (np.concatenate([np.asarray(b, np.float32).reshape(-1, 4)
                                   for b in boxes]) if len(boxes)
                   else np.zeros((0, 4), np.float32))
+        mask_arrays = {}
+        if masks is not None:
+            encoded = []
+            for key, mask, size in zip(keys, masks, sizes):
+                if mask is not None and mask.size and \
+                        tuple(mask.shape) != tuple(int(v) for v in size):
+                    raise ValueError(f'{key}: label map {mask.shape} is not the '
+                                     f'image size {tuple(size)}')
+                encoded.append(encode_label_map(mask))
+            mask_arrays = dict(
+                mask_codes=np.frombuffer(b''.join(d for d, _ in encoded), np.uint8),
+                mask_counts=np.array([len(d) for d, _ in encoded], np.int64),
+                mask_codecs=np.array([c for _, c in encoded], np.uint8))
         path = self._chunk_file(i)
         tmp = f'{path}.tmp{os.getpid()}'
         with open(tmp, 'wb') as f:
-            np.savez(f, keys=np.array(list(keys), dtype=str), counts=counts,
+            np.savez(f, **mask_arrays, keys=np.array(list(keys), dtype=str),
+                     counts=counts,
                      boxes=packed, sizes=np.asarray(sizes, np.int32).reshape(-1, 2),
                      status=np.asarray(status, np.uint8),
                      units=np.asarray(units, np.float32).reshape(-1, 2),
@@ -587,9 +687,14 @@ class ProposalCacheWriter:
         keys: List[str] = []
         blobs, codecs, grids, sizes, status = [], [], [], [], []
         filesizes, digests = [], []
+        mask_codes, mask_counts, mask_codecs = [], [], []
         for i in range(num_chunks):
             with np.load(self._chunk_file(i)) as chunk:
                 keys.extend(chunk['keys'].tolist())
+                if 'mask_counts' in chunk.files:
+                    mask_codes.append(chunk['mask_codes'])
+                    mask_counts.append(chunk['mask_counts'])
+                    mask_codecs.append(chunk['mask_codecs'])
                 count = len(chunk['keys'])
                 # Chunks of an older writer lack the file identity: unknown (0).
                 filesizes.append(chunk['filesizes'] if 'filesizes' in chunk.files
@@ -622,6 +727,19 @@ class ProposalCacheWriter:
             status=np.concatenate(status).astype(np.uint8),
             filesizes=_smallest_uint(np.concatenate(filesizes).astype(np.int64)),
             digests=np.concatenate(digests).astype(np.uint64))
+        if mask_counts:
+            if len(mask_counts) != num_chunks:
+                raise RuntimeError(f'cannot finalize {self.path!r}: only '
+                                   f'{len(mask_counts)} of {num_chunks} chunks hold '
+                                   f'label maps')
+            arrays.update(
+                mask_codes=np.concatenate(mask_codes).astype(np.uint8),
+                mask_offsets=np.concatenate(
+                    [[0], np.cumsum(np.concatenate(mask_counts))]).astype(np.int64),
+                mask_codecs=np.concatenate(mask_codecs).astype(np.uint8))
+        for name in _MASK_ARRAYS:  # a rebuilt cache keeps no stale label maps
+            if name not in arrays and osp.exists(osp.join(self.path, f'{name}.npy')):
+                os.remove(osp.join(self.path, f'{name}.npy'))
         for name, array in arrays.items():
             _atomic_save_npy(osp.join(self.path, f'{name}.npy'), array)
         _atomic_write_bytes(osp.join(self.path, 'keys.json'),
@@ -645,7 +763,9 @@ def write_proposal_cache(path: str,
                          meta: Optional[dict] = None,
                          overwrite: bool = False,
                          file_sizes: Optional[Dict[str, int]] = None,
-                         digests: Optional[Dict[str, int]] = None) -> ProposalCache:
+                         digests: Optional[Dict[str, int]] = None,
+                         masks: Optional[Dict[str, np.ndarray]] = None
+                         ) -> ProposalCache:
     """Write a whole cache at once from ``{key: (N, 4) xyxy boxes}``.
 
     Args:
@@ -662,6 +782,8 @@ def write_proposal_cache(path: str,
             (unknown).
         digests (dict, optional): :func:`content_digest` of each image file.
             Defaults to 0 (unknown: :meth:`ProposalCache.verify` skips it).
+        masks (dict, optional): (H, W) label map per key, of the size in
+            ``sizes``. Defaults to None (a box-only cache).
 
     Returns:
         ProposalCache: The written cache.
@@ -682,5 +804,6 @@ def write_proposal_cache(path: str,
                             for k in keys],
                            [(units or {}).get(k, (1.0, 1.0)) for k in keys],
                            [(file_sizes or {}).get(k, 0) for k in keys],
-                           [(digests or {}).get(k, 0) for k in keys])
+                           [(digests or {}).get(k, 0) for k in keys],
+                           None if masks is None else [masks.get(k) for k in keys])
         return writer.finalize(1)

@@ -34,6 +34,7 @@ class ImageProposals(NamedTuple):
     unit: Tuple[float, float]  # the source's box grid
     file_size: int  # bytes of the file (0 if unreadable)
     digest: int  # content_digest of the file (0 if unreadable)
+    mask: Optional[np.ndarray] = None  # (H, W) segment ids of a mask source
 
 
 def process_image(source: BaseProposalSource, img_root: str,
@@ -47,7 +48,8 @@ def process_image(source: BaseProposalSource, img_root: str,
 
     Returns:
         ImageProposals: An image that cannot be used is ``SKIPPED`` with no box
-        and size (0, 0); the message says why.
+        and size (0, 0); the message says why. A mask source
+        (``source.has_masks``) also gives the label map of the same segmentation.
     """
     no_box = np.zeros((0, 4), np.float32)
     buf, reason = read_file(osp.join(img_root, key))
@@ -59,14 +61,18 @@ def process_image(source: BaseProposalSource, img_root: str,
     if img is None:
         return ImageProposals(no_box, (0, 0), int(ProposalStatus.SKIPPED), reason,
                               (1.0, 1.0), file_size, digest)
+    mask = None
     try:
-        result = source.get_proposals(img, key)
+        if source.has_masks:  # one segmentation gives the boxes and the map
+            result, mask = source.segment_and_propose(img, key)
+        else:
+            result = source.get_proposals(img, key)
     except Exception as e:  # noqa: BLE001 -- one image must not stop the run
         return ImageProposals(no_box, img.shape[:2], int(ProposalStatus.SKIPPED),
                               f'{type(e).__name__}: {e}', (1.0, 1.0), file_size,
                               digest)
     return ImageProposals(result.boxes, img.shape[:2], int(result.status),
-                          result.message, result.unit, file_size, digest)
+                          result.message, result.unit, file_size, digest, mask)
 
 
 def _work(key: str):
@@ -181,14 +187,16 @@ def _compute_chunks(writer: ProposalCacheWriter, built: BaseProposalSource,
             writer.write_chunk(i, chunk_keys, *(
                 [getattr(image, field) for image in found]
                 for field in ('boxes', 'size', 'status', 'unit', 'file_size',
-                              'digest')))
+                              'digest')),
+                masks=[image.mask for image in found] if built.has_masks else None)
     finally:
         if pool is not None:
             pool.terminate()
         if bar is not None:
             bar.close()
     cache = writer.finalize(num_chunks)
-    logger.info(f'{out_dir}: {len(cache)} images, {cache.meta["num_boxes"]} boxes, '
+    logger.info(f'{out_dir}: {len(cache)} images, {cache.meta["num_boxes"]} boxes'
+                f'{", label maps" if cache.has_masks else ""}, '
                 f'{cache.nbytes()} bytes; status {cache.meta["status_counts"]}')
     if problems:
         logger.warning(f'{problems} image(s) were skipped or fell back (see above)')

@@ -11,6 +11,7 @@ the R50 configs (``r50`` in the file name) are ``slow``.
 """
 import glob
 import os.path as osp
+from typing import Optional
 
 import pytest
 import torch
@@ -148,8 +149,10 @@ def _shrink_detector(cfg: Config) -> None:
         train_cfg.rcnn.sampler.num = MAX_SAMPLED_ROIS
 
 
-def _on_demo_scenes(cfg: Config, demo_root: str, proposals: str) -> None:
-    """Point the train set at the demo scenes, shrink the inputs."""
+def _on_demo_scenes(cfg: Config, demo_root: str, proposals: str,
+                    mask_proposals: Optional[str] = None) -> None:
+    """Point the train set at the demo scenes (``mask_proposals``: the cache of
+    a pipeline that reads label maps), shrink the inputs."""
     dataset = cfg.train_dataloader.dataset
     kind = _type_name(dataset)
     if kind == 'ConcatDataset':  # VOC07+12: the demo scenes in COCO format instead
@@ -170,7 +173,8 @@ def _on_demo_scenes(cfg: Config, demo_root: str, proposals: str) -> None:
         if load.get('source'):  # online (UP-DETR's random patches)
             continue
         assert load.get('cache'), 'expected a cached or online proposal source'
-        load.update(cache=proposals, img_root=osp.join(demo_root, 'train'))
+        load.update(cache=mask_proposals if load.get('mask_key') else proposals,
+                    img_root=osp.join(demo_root, 'train'))
     for crops in _transforms(cfg, 'ObjectCrops'):
         crops['size'] = min(crops.get('size', MAX_CROP_SIZE), MAX_CROP_SIZE)
     _shrink_views(cfg)
@@ -213,13 +217,13 @@ _STEPPED = {}
 
 
 def _step_config(config: str, work_dir: str, demo_root: str,
-                 proposals: str) -> Config:
+                 proposals: str, mask_proposals: Optional[str] = None) -> Config:
     """The config as the test trains it: no download, demo data, small inputs, an
     optimiser wrapper that runs on this machine."""
     cfg = _load(config, work_dir)
     _without_downloads(cfg.model)
     _with_target_checkpoint(cfg.model, work_dir)
-    _on_demo_scenes(cfg, demo_root, proposals)
+    _on_demo_scenes(cfg, demo_root, proposals, mask_proposals)
     wrapper = cfg.optim_wrapper
     if not torch.cuda.is_available() and wrapper.get('type') in CPU_OPTIM_WRAPPERS:
         wrapper.type = CPU_OPTIM_WRAPPERS[wrapper.type]
@@ -229,8 +233,10 @@ def _step_config(config: str, work_dir: str, demo_root: str,
 
 @pytest.mark.parametrize('config', [_params(c, slow_r50=True) for c in CONFIGS])
 def test_config_trains_one_step_on_demo_scenes(config, tmp_path, tiny_demo_root,
-                                               tiny_demo_proposals):
-    cfg = _step_config(config, str(tmp_path), tiny_demo_root, tiny_demo_proposals)
+                                               tiny_demo_proposals,
+                                               tiny_detcon_proposals):
+    cfg = _step_config(config, str(tmp_path), tiny_demo_root, tiny_demo_proposals,
+                       tiny_detcon_proposals)
     model_cfg = cfg.model.to_dict()
     for node in _walk(model_cfg):  # per-test target checkpoints: same weights
         if _type_name(node) == 'FrozenBackbone':

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.slow  # it runs training steps
 
 def test_every_method_gets_a_row_with_finite_numbers(
         load_script, tiny_demo_root, tiny_demo_proposals, tiny_ccop_proposals,
-        tmp_path, capsys):
+        tiny_detcon_proposals, tmp_path, capsys):
     bench = load_script('benchmarks/method_step.py')
     rc = bench.main(['--data', tiny_demo_root, '--batch', '2', '--repeats', '1',
                      '--cache-dir', str(tmp_path), '--cfg-options', 'view_size=32',

@@ -18,13 +18,15 @@ class LoadProposals(BaseTransform):
     (offline) or from a per-image source run on the decoded image (online). Place
     it right after ``LoadImageFromFile``, before any geometric transform. A mask
     source (``FelzenszwalbSegments``) also sets ``results['proposal_masks']``
-    (HxW int32 segment ids).
+    (HxW int32 segment ids); with ``mask_key`` the label map goes there, read
+    from the cache (made by a mask source) or computed online. An image the
+    cache lacks (``on_missing`` not ``'error'``) gets one segment, id 0.
 
     An image is named by its path relative to ``img_root`` (``/`` separators), as
     in the cache.
 
     Required keys: ``img``, ``img_path``. Added keys: ``proposals``
-    (``proposal_masks`` for mask sources).
+    (``proposal_masks`` for online mask sources, ``mask_key`` when set).
 
     Args:
         cache (str, optional): Cache directory. Defaults to None.
@@ -51,6 +53,11 @@ class LoadProposals(BaseTransform):
             line counting them; elsewhere the transform drops such a sample.
             DETReg needs 2 (its reference draws another image instead, every
             epoch). Cache only. Defaults to 0.
+        mask_key (str, optional): Where the image's (H, W) int32 label map is
+            written (e.g. ``'region_map'`` for ``ObjectViews(region_map=...)``,
+            DetCon's masks); ids are the segmentation's, never wrapped. Needs a
+            cache with label maps or a mask source. Defaults to None (no map
+            from a cache; ``proposal_masks`` for an online mask source).
     """
 
     def __init__(self,
@@ -60,7 +67,8 @@ class LoadProposals(BaseTransform):
                  on_missing: str = 'error',
                  check_fingerprint: bool = True,
                  ann_file: Optional[str] = None,
-                 min_boxes: int = 0) -> None:
+                 min_boxes: int = 0,
+                 mask_key: Optional[str] = None) -> None:
         if (cache is None) == (source is None):
             raise ValueError('LoadProposals needs exactly one of `cache` and `source`')
         if min_boxes and cache is None:
@@ -76,12 +84,17 @@ class LoadProposals(BaseTransform):
         self.check_fingerprint = check_fingerprint
         self.ann_file = ann_file
         self.min_boxes = int(min_boxes)
+        self.mask_key = mask_key
         # Opened lazily: each dataloader worker maps the cache itself.
         self._cache = None
         # Set by check_images (the dataset's check before training); travels to
         # the dataloader workers with the pipeline.
         self._checked = False
         self.source = PROPOSAL_SOURCES.build(source) if source is not None else None
+        if mask_key is not None and self.source is not None and \
+                not self.source.has_masks:
+            raise ValueError(f'LoadProposals: mask_key={mask_key!r} needs a mask '
+                             f'source, {type(self.source).__name__} gives no masks')
 
     @property
     def cache(self):
@@ -93,6 +106,8 @@ class LoadProposals(BaseTransform):
                     load_cache_for(self._root(cache), self.cache_dir, self.ann_file)
                 else:
                     self._warn_unchecked()
+            if self.mask_key is not None and not cache.has_masks:
+                cache.get_mask('')  # raises, naming the cache and the fix
             self._cache = cache
         return self._cache
 
@@ -174,6 +189,8 @@ class LoadProposals(BaseTransform):
         if key not in self.cache:
             if self.on_missing == 'error':
                 self.cache.index(key)  # raises a KeyError naming image and cache
+            if self.mask_key is not None:
+                results[self.mask_key] = np.zeros(img.shape[:2], np.int32)
             if self.on_missing == 'whole_image':
                 h, w = img.shape[:2]
                 return np.array([[0, 0, w, h]], np.float32)
@@ -184,6 +201,11 @@ class LoadProposals(BaseTransform):
                 f'{key}: cached boxes are for a {size[1]}x{size[0]} image, the '
                 f'pipeline decoded {img.shape[1]}x{img.shape[0]}; put LoadProposals '
                 f'right after LoadImageFromFile (default colour decoding)')
+        if self.mask_key is not None:
+            mask = self.cache.get_mask(key)
+            if mask.shape != img.shape[:2]:  # a skipped image: one segment
+                mask = np.zeros(img.shape[:2], np.int64)
+            results[self.mask_key] = mask.astype(np.int32)
         return self.cache[key]
 
     def transform(self, results: dict) -> Optional[dict]:
@@ -192,7 +214,7 @@ class LoadProposals(BaseTransform):
             if self.source.has_masks:  # one segmentation gives masks and boxes
                 found, masks = self.source.segment_and_propose(results['img'], key)
                 results['proposals'] = found.boxes
-                results['proposal_masks'] = masks
+                results[self.mask_key or 'proposal_masks'] = masks
             else:
                 results['proposals'] = self.source(results['img'], key)
         else:

@@ -1,0 +1,117 @@
+"""The demo DetCon config through tools/train.py on the tiny scenes (CPU), with
+its FH label maps precomputed: a kill then ``--resume`` restores the EMA target
+and its momentum schedule."""
+import glob
+import json
+import math
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tests.conftest import SOCO_TINY_OPTIONS
+
+pytestmark = pytest.mark.slow
+
+CONFIG = 'configs/objcon/detcon_r18_demo.py'
+# 12 tiny images / batch 4 = 3 iterations an epoch; 64-px views (res5 2 x 2)
+TINY = [*SOCO_TINY_OPTIONS, 'view_size=64', 'num_masks=4']
+TARGET = 'target_net.module.projector.fc0.weight'
+ONLINE = 'projector.fc0.weight'
+
+
+def _env(root, repo_root):
+    # one thread: on a loaded 2-core machine two OpenMP threads per process
+    # slow the tiny convolutions down by an order of magnitude
+    return dict(os.environ, OBJCON_DEMO_ROOT=root, OMP_NUM_THREADS='1',
+                PYTHONPATH=repo_root)
+
+
+def _train(work, config, *extra):
+    # one epoch: warmup over it, no cosine part left
+    return [sys.executable, 'tools/train.py', config, '--work-dir', work,
+            '--cfg-options', *TINY, 'train_cfg.max_epochs=1',
+            'param_scheduler.1.begin=1', 'param_scheduler.1.end=2',
+            'default_hooks.checkpoint.interval=1', *extra]
+
+
+def _scalars(work):
+    rows = {}
+    for path in sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                row = json.loads(line)
+                if 'loss' in row:
+                    rows[row['step']] = row
+    return rows
+
+
+def _config(tmp_path, repo_root, iteration, record):
+    """The demo config with a SIGINT at the end of ``iteration`` (-1: none) and a
+    hook that saves the target the run starts from."""
+    config = tmp_path / f'detcon_signal_at_{iteration}.py'
+    config.write_text(
+        f'_base_ = {osp.join(repo_root, CONFIG)!r}\n'
+        "custom_imports = dict(imports=['objcon', "
+        "'tests.test_engine.raise_signal_hook', "
+        "'tests.test_engine.record_buffers_hook'], allow_failed_imports=False)\n"
+        "default_hooks = dict(signal=dict(type='RaiseSignalAtIter', "
+        f"iteration={iteration}))\n"
+        "custom_hooks = [dict(type='NonFiniteLossHook'), "
+        "dict(type='InterruptCheckpointHook'), "
+        f"dict(type='RecordBuffersAtStart', names=[{TARGET!r}, {ONLINE!r}, "
+        f"'target_net.steps'], out={str(record)!r})]\n")
+    return str(config)
+
+
+def _state(path):
+    return torch.load(path, weights_only=False, map_location='cpu')['state_dict']
+
+
+def test_demo_trains_and_a_resume_restores_the_ema_target(
+        tiny_demo_root, tiny_detcon_proposals, repo_root, tmp_path):
+    env = _env(tiny_demo_root, repo_root)
+    work = str(tmp_path / 'work')
+    fresh = tmp_path / 'fresh.pth'
+    proc = subprocess.run(_train(work, _config(tmp_path, repo_root, 2, fresh)),
+                          cwd=repo_root, env=env, capture_output=True, text=True,
+                          timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 130, out[-3000:]
+    cut = _state(osp.join(work, 'interrupted_iter_2.pth'))
+    assert int(cut['target_net.steps']) == 2
+
+    resumed = tmp_path / 'resumed.pth'
+    proc = subprocess.run(
+        _train(work, _config(tmp_path, repo_root, -1, resumed)) + ['--resume'],
+        cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert 'resumed epoch: 0, iter: 2' in out
+    start = torch.load(resumed, weights_only=False)
+    first = torch.load(fresh, weights_only=False)
+    # the resumed run starts from the interrupted online and target networks;
+    # a fresh run's target is a copy of its online network, the resumed one
+    # lags behind its online network by two EMA steps
+    for name, value in start.items():
+        assert torch.equal(value, cut[name]), name
+    assert torch.equal(first[TARGET], first[ONLINE])
+    assert not torch.equal(start[TARGET], start[ONLINE])
+
+    rows = _scalars(work)
+    assert sorted(rows) == [1, 2, 3]  # no iteration repeated or lost
+    for step, row in rows.items():
+        assert math.isfinite(row['loss']), row
+        assert row['masks_per_view'] >= 1
+        # tau continues the cosine from 0.996 to 1 over the 3 iterations
+        expected = 1 - 0.004 * (math.cos(math.pi * (step - 1) / 3) + 1) / 2
+        assert row['momentum'] == pytest.approx(expected, abs=1e-6), step
+    end = _state(osp.join(work, 'epoch_1.pth'))
+    assert int(end['target_net.steps']) == 3
+    # iteration 3 averaged the interrupted online weights into the interrupted
+    # target (the update comes before the step), with tau 0.999
+    torch.testing.assert_close(end[TARGET],
+                               0.999 * cut[TARGET] + 0.001 * cut[ONLINE])
