@@ -6,16 +6,16 @@
 #   python tools/precompute_proposals.py data/demo_scenes/train \
 #       data/demo_scenes/proposals/train_detcon --source detcon
 #   python tools/train.py configs/objcon/detcon_r18_demo.py
-# Named variables (--cfg-options NAME=VALUE): data_root, proposal_cache,
-# view_size, num_masks.
+# Named variables (--cfg-options NAME=VALUE): data_root, batch_size, num_workers,
+# proposal_cache, view_size, num_masks.
 _base_ = [
     '../_base_/models/detcon_r50.py',
     '../_base_/datasets/detcon_views.py',
+    '../_base_/datasets/demo_unlabeled.py',
     '../_base_/schedules/detcon_lars_1000e.py',
     '../_base_/soco_runtime.py',
 ]
-data_root = '{{$OBJCON_DEMO_ROOT:data/demo_scenes}}/'
-proposal_cache = data_root + 'proposals/train_detcon'
+proposal_cache = _base_.data_root + 'proposals/train_detcon'
 view_size = 128
 
 model = dict(
@@ -30,24 +30,13 @@ object_views = dict(
     region_map=dict(key='region_map', size=view_size),
     backend='cv2')
 train_dataloader = dict(
-    batch_size=16,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type='UnlabeledImageDataset',
-        data_root=data_root,
-        data_prefix='train',
-        with_label=False,
-        pipeline=[
-            dict(type='LoadImageOrSkip'),
-            dict(type='LoadProposals', cache=proposal_cache,
-                 img_root=data_root + 'train', mask_key='region_map'),
-            object_views,
-            dict(type='PackObjectViews'),
-        ]))
+    dataset=dict(pipeline=[
+        dict(type='LoadImageOrSkip'),
+        dict(type='LoadProposals', cache=proposal_cache,
+             img_root=_base_.data_root + 'train', mask_key='region_map'),
+        object_views,
+        dict(type='PackObjectViews'),
+    ]))
 
 # CPU: no AMP; lr 0.2 at batch 16 (not scaled down from 256: a short run must move)
 optim_wrapper = dict(type='OptimWrapper', _delete_=True,

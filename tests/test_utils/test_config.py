@@ -77,7 +77,7 @@ def test_detreg_semi_supervised_fraction_sets_split_and_schedule(
 
 @pytest.mark.parametrize('config', [
     'soco_r18_fpn_demo', 'soco-heatmap_r18_fpn_demo', 'ccop_r18_fpn_demo',
-    'plrc_r18_demo', 'detco_r18_demo'])
+    'plrc_r18_demo', 'detco_r18_demo', 'detcon_r18_demo'])
 def test_demo_loader_names_reach_every_demo_config(repo_root, config):
     """configs/_base_/datasets/demo_unlabeled.py's names: the loader and the
     proposal cache follow them."""
