@@ -1,10 +1,6 @@
 """InterruptCheckpointHook on a real Runner: a signal saves, resume continues."""
-import datetime
-import multiprocessing
-import os
 import os.path as osp
 import signal
-import socket
 
 import pytest
 from mmengine.hooks import Hook
@@ -12,6 +8,7 @@ from mmengine.runner import Runner
 
 from objcon.engine.hooks import InterruptCheckpointHook, TrainingInterrupted
 from objcon.utils import find_resume_checkpoint
+from tests.dist_utils import run_in_gloo_group
 from tests.test_engine.raise_signal_hook import RaiseSignalAtIter
 from tests.toy import register_toys, toy_runner_cfg
 
@@ -130,44 +127,20 @@ def test_refuses_unknown_signal_names():
         InterruptCheckpointHook(signals=('SIGFOO', ))
 
 
-def _rank_main(rank, port, work_dir, results):
-    import torch.distributed as dist
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
-                      RANK=str(rank), WORLD_SIZE='2', LOCAL_RANK=str(rank))
-    dist.init_process_group('gloo', rank=rank, world_size=2,
-                            timeout=datetime.timedelta(seconds=60))
+def _rank_train(rank, work_dir):
+    # only rank 1 gets the signal
+    signals = [(3, 'SIGTERM', 1)] if rank == 1 else []
+    runner, _ = _runner(work_dir, True, signals=signals)
     try:
-        # only rank 1 gets the signal
-        signals = [(3, 'SIGTERM', 1)] if rank == 1 else []
-        runner, _ = _runner(work_dir, True, signals=signals)
-        try:
-            runner.train()
-            results.put((rank, 'finished', runner.iter))
-        except TrainingInterrupted as e:
-            results.put((rank, 'interrupted', e.iteration))
-    finally:
-        dist.destroy_process_group()
+        runner.train()
+        return rank, 'finished', runner.iter
+    except TrainingInterrupted as e:
+        return rank, 'interrupted', e.iteration
 
 
 @pytest.mark.slow
 def test_ranks_stop_together_when_one_gets_the_signal(tmp_path):
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    ctx = multiprocessing.get_context('spawn')
-    results = ctx.Queue()
-    procs = [ctx.Process(target=_rank_main, args=(rank, port, str(tmp_path),
-                                                  results))
-             for rank in range(2)]
-    for p in procs:
-        p.start()
-    try:
-        outcome = sorted(results.get(timeout=120) for _ in procs)
-    finally:
-        for p in procs:
-            p.join(timeout=30)
-            if p.is_alive():  # a rank left waiting for the other
-                p.kill()
+    outcome = run_in_gloo_group(_rank_train, tmp_path, str(tmp_path))
     assert outcome == [(0, 'interrupted', 3), (1, 'interrupted', 3)]
     assert find_resume_checkpoint(str(tmp_path)) == str(
         tmp_path / 'interrupted_iter_3.pth')

@@ -1,14 +1,13 @@
 """DetCon's parts: masks on the res5 grid, id sampling, mask pooling and the
 multi-positive NCE (against an independent loop, and across two gloo ranks)."""
-import datetime
 import math
-import multiprocessing
 
 import pytest
 import torch
 
 from objcon.models.losses import MultiPositiveNCELoss
 from objcon.models.utils import label_maps_to_grid, mask_pool, sample_mask_ids
+from tests.dist_utils import run_in_gloo_group
 
 
 def test_grid_takes_the_majority_id_of_each_cell_smallest_on_a_tie():
@@ -119,36 +118,16 @@ def test_gradient_flows_to_predictions_only():
     assert ta.grad is None
 
 
-def _rank_main(rank, rendezvous, results):
-    import torch.distributed as dist
-    dist.init_process_group('gloo', init_method=f'file://{rendezvous}', rank=rank,
-                            world_size=2, timeout=datetime.timedelta(seconds=60))
-    try:
-        tensors, ids = make_batch(2, batch=6)
-        rows = slice(3 * rank, 3 * rank + 3)
-        loss = MultiPositiveNCELoss(temperature=0.1)(
-            *(t[rows] for t in tensors), *(i[rows] for i in ids))
-        results.put((rank, loss.item()))
-    finally:
-        dist.destroy_process_group()
+def _rank_loss(rank):
+    tensors, ids = make_batch(2, batch=6)
+    rows = slice(3 * rank, 3 * rank + 3)
+    return MultiPositiveNCELoss(temperature=0.1)(
+        *(t[rows] for t in tensors), *(i[rows] for i in ids)).item()
 
 
 @pytest.mark.slow  # launches processes
 def test_two_ranks_take_negatives_from_both_batches(tmp_path):
-    ctx = multiprocessing.get_context('spawn')
-    results = ctx.Queue()
-    rendezvous = str(tmp_path / 'rendezvous')
-    procs = [ctx.Process(target=_rank_main, args=(rank, rendezvous, results))
-             for rank in range(2)]
-    for p in procs:
-        p.start()
-    try:
-        out = dict(results.get(timeout=120) for _ in procs)
-    finally:
-        for p in procs:
-            p.join(timeout=30)
-            if p.is_alive():
-                p.kill()
+    out = run_in_gloo_group(_rank_loss, tmp_path)
     (pa, pb, ta, tb), (ia, ib) = make_batch(2, batch=6)
     for rank in range(2):
         rows = slice(3 * rank, 3 * rank + 3)

@@ -1,13 +1,11 @@
 """forward_shuffled (MoCo's shuffle-BN): rows come back in order; with two gloo
 processes the key branch sees images of both ranks, each with its own per-image
 tensors (e.g. boxes)."""
-import datetime
-import multiprocessing
-
 import pytest
 import torch
 
 from objcon.models.utils import forward_shuffled
+from tests.dist_utils import run_in_gloo_group
 
 
 def _rows(rank, n=4):
@@ -41,38 +39,17 @@ def test_one_process_runs_in_order():
     assert not mismatch.any() and torch.equal(boxes, _boxes(x))
 
 
-def _rank_main(rank, rendezvous, results):
-    import torch.distributed as dist
-    # a file rendezvous: no TCP port to race other jobs for
-    dist.init_process_group('gloo', init_method=f'file://{rendezvous}', rank=rank,
-                            world_size=2, timeout=datetime.timedelta(seconds=60))
-    try:
-        torch.manual_seed(0)
-        seen = []
-        x = _rows(rank)
-        outputs = forward_shuffled(_branch(seen), x, _boxes(x))
-        results.put((rank, seen[0], *outputs, x))
-    finally:
-        dist.destroy_process_group()
+def _rank_shuffled(rank):
+    torch.manual_seed(0)
+    seen = []
+    x = _rows(rank)
+    outputs = forward_shuffled(_branch(seen), x, _boxes(x))
+    return (rank, seen[0], *outputs, x)
 
 
 @pytest.mark.slow  # launches processes
 def test_two_ranks_shuffle_the_batch_and_restore_each_rank_rows(tmp_path):
-    ctx = multiprocessing.get_context('spawn')
-    results = ctx.Queue()
-    rendezvous = str(tmp_path / 'rendezvous')
-    procs = [ctx.Process(target=_rank_main, args=(rank, rendezvous, results))
-             for rank in range(2)]
-    for p in procs:
-        p.start()
-    try:
-        out = sorted((results.get(timeout=120) for _ in procs),
-                     key=lambda r: r[0])
-    finally:
-        for p in procs:
-            p.join(timeout=30)
-            if p.is_alive():
-                p.kill()
+    out = run_in_gloo_group(_rank_shuffled, tmp_path)
     for _, seen, doubled, sums, mismatch, boxes, x in out:
         assert seen.shape == x.shape
         assert torch.equal(doubled, x * 2) and torch.equal(sums, x.sum((1, 2)))
