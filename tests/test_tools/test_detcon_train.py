@@ -1,18 +1,15 @@
 """The demo DetCon config through tools/train.py on the tiny scenes (CPU), with
 its FH label maps precomputed: a kill then ``--resume`` restores the EMA target
 and its momentum schedule."""
-import glob
-import json
 import math
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
 
 from tests.conftest import SOCO_TINY_OPTIONS
+from tests.train_utils import (config_with_hooks, logged_scalars, run_train,
+                               train_env)
 
 pytestmark = pytest.mark.slow
 
@@ -23,48 +20,22 @@ TARGET = 'target_net.module.projector.fc0.weight'
 ONLINE = 'projector.fc0.weight'
 
 
-def _env(root, repo_root):
-    # one thread: on a loaded 2-core machine two OpenMP threads per process
-    # slow the tiny convolutions down by an order of magnitude
-    return dict(os.environ, OBJCON_DEMO_ROOT=root, OMP_NUM_THREADS='1',
-                PYTHONPATH=repo_root)
+# one epoch: warmup over it, no cosine part left
+OPTIONS = [*TINY, 'train_cfg.max_epochs=1', 'param_scheduler.1.begin=1',
+           'param_scheduler.1.end=2', 'default_hooks.checkpoint.interval=1']
 
 
-def _train(work, config, *extra):
-    # one epoch: warmup over it, no cosine part left
-    return [sys.executable, 'tools/train.py', config, '--work-dir', work,
-            '--cfg-options', *TINY, 'train_cfg.max_epochs=1',
-            'param_scheduler.1.begin=1', 'param_scheduler.1.end=2',
-            'default_hooks.checkpoint.interval=1', *extra]
-
-
-def _scalars(work):
-    rows = {}
-    for path in sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                row = json.loads(line)
-                if 'loss' in row:
-                    rows[row['step']] = row
-    return rows
-
-
-def _config(tmp_path, repo_root, iteration, record):
-    """The demo config with a SIGINT at the end of ``iteration`` (-1: none) and a
-    hook that saves the target the run starts from."""
-    config = tmp_path / f'detcon_signal_at_{iteration}.py'
-    config.write_text(
-        f'_base_ = {osp.join(repo_root, CONFIG)!r}\n'
-        "custom_imports = dict(imports=['objcon', "
-        "'tests.test_engine.raise_signal_hook', "
-        "'tests.test_engine.record_buffers_hook'], allow_failed_imports=False)\n"
-        "default_hooks = dict(signal=dict(type='RaiseSignalAtIter', "
-        f"iteration={iteration}))\n"
-        "custom_hooks = [dict(type='NonFiniteLossHook'), "
-        "dict(type='InterruptCheckpointHook'), "
-        f"dict(type='RecordBuffersAtStart', names=[{TARGET!r}, {ONLINE!r}, "
-        f"'target_net.steps'], out={str(record)!r})]\n")
-    return str(config)
+def _config(tmp_path, signal_at, record):
+    """The demo config with a SIGINT at the end of ``signal_at`` (None: none)
+    and a hook that saves the target the run starts from."""
+    return config_with_hooks(
+        tmp_path, CONFIG, signal_at=signal_at,
+        imports=['tests.test_engine.record_buffers_hook'],
+        custom_hooks=[dict(type='NonFiniteLossHook'),
+                      dict(type='InterruptCheckpointHook'),
+                      dict(type='RecordBuffersAtStart',
+                           names=[TARGET, ONLINE, 'target_net.steps'],
+                           out=str(record))])
 
 
 def _state(path):
@@ -72,22 +43,21 @@ def _state(path):
 
 
 def test_demo_trains_and_a_resume_restores_the_ema_target(
-        tiny_demo_root, tiny_detcon_proposals, repo_root, tmp_path):
-    env = _env(tiny_demo_root, repo_root)
+        tiny_demo_root, tiny_detcon_proposals, tmp_path):
+    # one thread: on a loaded 2-core machine two OpenMP threads per process
+    # slow the tiny convolutions down by an order of magnitude
+    env = train_env(tiny_demo_root, threads=1)
     work = str(tmp_path / 'work')
     fresh = tmp_path / 'fresh.pth'
-    proc = subprocess.run(_train(work, _config(tmp_path, repo_root, 2, fresh)),
-                          cwd=repo_root, env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = run_train(_config(tmp_path, 2, fresh), work, OPTIONS, env=env)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 130, out[-3000:]
     cut = _state(osp.join(work, 'interrupted_iter_2.pth'))
     assert int(cut['target_net.steps']) == 2
 
     resumed = tmp_path / 'resumed.pth'
-    proc = subprocess.run(
-        _train(work, _config(tmp_path, repo_root, -1, resumed)) + ['--resume'],
-        cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
+    proc = run_train(_config(tmp_path, None, resumed), work, OPTIONS, ['--resume'],
+                     env=env)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert 'resumed epoch: 0, iter: 2' in out
@@ -101,7 +71,7 @@ def test_demo_trains_and_a_resume_restores_the_ema_target(
     assert torch.equal(first[TARGET], first[ONLINE])
     assert not torch.equal(start[TARGET], start[ONLINE])
 
-    rows = _scalars(work)
+    rows = logged_scalars(work)
     assert sorted(rows) == [1, 2, 3]  # no iteration repeated or lost
     for step, row in rows.items():
         assert math.isfinite(row['loss']), row
