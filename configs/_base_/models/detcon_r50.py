@@ -4,22 +4,13 @@
 # predictor of the same shape 256-4096-256; 16 mask ids per view; multi-positive
 # NCE, tau 0.1, negatives gathered across ranks; EMA target, tau cosine from 0.996
 # to 1 over the iterations.
+_base_ = ['./pretraining_parts.py']
 num_masks = 16
-mlp = dict(
-    type='mmpretrain.NonLinearNeck',
-    num_layers=2,
-    with_bias=True,
-    with_last_bias=False,
-    with_last_bn=False,
-    with_avg_pool=False,
-    norm_cfg=dict(type='BN1d'))
+# BYOL's MLP without the last bias
+mlp = dict(_base_.byol_mlp, with_last_bias=False)
 model = dict(
     type='DetCon',
-    data_preprocessor=dict(
-        type='mmpretrain.SelfSupDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
+    data_preprocessor=_base_.selfsup_preprocessor,
     backbone=dict(
         type='mmdet.ResNet',
         depth=50,
