@@ -351,15 +351,15 @@ class Bench:
                       f"{m.get('coco/segm_mAP', float('nan')):.3f}")
             bar.update()
 
-        def log(msg: str) -> None:
+        def row_log(msg: str) -> None:
             bar.write(f'[bench] {msg}')
 
         if self.jobs == 1:
             for name, seed in todo:
                 bar.set_postfix_str(f'{name} seed {seed}')
-                done(self.run_row(name, seed, proposal_seconds, log))
+                done(self.run_row(name, seed, proposal_seconds, row_log))
         else:
-            self._run_concurrently(todo, proposal_seconds, log, done)
+            self._run_concurrently(todo, proposal_seconds, row_log, done)
         bar.close()
         return self.records()
 
