@@ -144,11 +144,10 @@ def finetune(config: str, work_dir: str, env: Dict[str, str],
     if load_from:
         opts.append(f'load_from={load_from}')
     metrics_file = osp.join(work_dir, 'metrics.json')
-    cmd = _train_cmd(config, work_dir, gpus, length, opts)
     if validate:
-        cmd[cmd.index('--work-dir'):cmd.index('--work-dir')] = [
-            '--metrics-json', metrics_file]
-    seconds = run_tool(cmd, env, log_file)
+        length += ['--metrics-json', metrics_file]
+    seconds = run_tool(_train_cmd(config, work_dir, gpus, length, opts), env,
+                       log_file)
     metrics = None
     if validate:
         with open(metrics_file) as f:
