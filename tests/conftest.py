@@ -20,37 +20,32 @@ def tiny_demo_root(tmp_path_factory):
     return root
 
 
+def _tiny_cache(root: str, source: str) -> str:
+    """The ``source`` preset's cache of the tiny train split, where the demo
+    configs look for it (``<root>/proposals/train_<source>``)."""
+    from objcon.proposals import PRESETS, precompute_proposals
+    cache = osp.join(root, 'proposals', f'train_{source}')
+    precompute_proposals(PRESETS[source], osp.join(root, 'train'), cache,
+                         show_progress=False)
+    return cache
+
+
 @pytest.fixture(scope='session')
 def tiny_demo_proposals(tiny_demo_root):
-    """SoCo's selective-search cache of the tiny train split, where the demo
-    pretraining config looks for it (``<root>/proposals/train_soco``)."""
-    from objcon.proposals import PRESETS, precompute_proposals
-    cache = osp.join(tiny_demo_root, 'proposals', 'train_soco')
-    precompute_proposals(PRESETS['soco'], osp.join(tiny_demo_root, 'train'),
-                         cache, show_progress=False)
-    return cache
+    """SoCo's selective-search cache of the tiny train split."""
+    return _tiny_cache(tiny_demo_root, 'soco')
 
 
 @pytest.fixture(scope='session')
 def tiny_ccop_proposals(tiny_demo_root):
-    """CCOP's selective-search cache of the tiny train split, where the demo CCOP
-    config looks for it (``<root>/proposals/train_ccop``)."""
-    from objcon.proposals import PRESETS, precompute_proposals
-    cache = osp.join(tiny_demo_root, 'proposals', 'train_ccop')
-    precompute_proposals(PRESETS['ccop'], osp.join(tiny_demo_root, 'train'),
-                         cache, show_progress=False)
-    return cache
+    """CCOP's selective-search cache of the tiny train split."""
+    return _tiny_cache(tiny_demo_root, 'ccop')
 
 
 @pytest.fixture(scope='session')
 def tiny_detcon_proposals(tiny_demo_root):
-    """DetCon's FH label maps of the tiny train split, where the demo DetCon
-    config looks for them (``<root>/proposals/train_detcon``)."""
-    from objcon.proposals import PRESETS, precompute_proposals
-    cache = osp.join(tiny_demo_root, 'proposals', 'train_detcon')
-    precompute_proposals(PRESETS['detcon'], osp.join(tiny_demo_root, 'train'),
-                         cache, show_progress=False)
-    return cache
+    """DetCon's FH label maps of the tiny train split."""
+    return _tiny_cache(tiny_demo_root, 'detcon')
 
 
 # The demo SoCo config shrunk further for tests: same code path, seconds a run.

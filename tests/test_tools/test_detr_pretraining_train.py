@@ -7,7 +7,7 @@ import os.path as osp
 import pytest
 import torch
 
-from tests.conftest import SOCO_TINY_OPTIONS
+from tests.conftest import SOCO_TINY_OPTIONS, _tiny_cache
 from tests.train_utils import (config_with_hooks, logged_scalars, run_train,
                                train_env)
 
@@ -34,11 +34,7 @@ def detreg_inputs(tiny_demo_root, tmp_path_factory):
     config looks for it) and an R18 target checkpoint made here."""
     from mmdet.models.backbones import ResNet
 
-    from objcon.proposals import PRESETS, precompute_proposals
-    cache = osp.join(tiny_demo_root, 'proposals', 'train_detreg')
-    if not osp.isdir(cache):
-        precompute_proposals(PRESETS['detreg'], osp.join(tiny_demo_root, 'train'),
-                             cache, show_progress=False)
+    cache = _tiny_cache(tiny_demo_root, 'detreg')
     torch.manual_seed(0)
     target = str(tmp_path_factory.mktemp('target') / 'r18.pth')
     torch.save(dict(state_dict={f'backbone.{k}': v for k, v in
