@@ -11,17 +11,7 @@ mlp = dict(_base_.byol_mlp, with_last_bias=False)
 model = dict(
     type='DetCon',
     data_preprocessor=_base_.selfsup_preprocessor,
-    backbone=dict(
-        type='mmdet.ResNet',
-        depth=50,
-        num_stages=4,
-        out_indices=(3, ),
-        frozen_stages=-1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False,
-        style='pytorch',
-        zero_init_residual=True,
-        init_cfg=None),
+    backbone=_base_.resnet50_res5,
     projector=dict(mlp, in_channels=2048, hid_channels=4096, out_channels=256),
     predictor=dict(mlp, in_channels=256, hid_channels=4096, out_channels=256),
     loss=dict(type='MultiPositiveNCELoss', temperature=0.1),

@@ -14,17 +14,7 @@ teacher_warmup_epochs = 30
 model = dict(
     type='PLRC',
     data_preprocessor=_base_.selfsup_preprocessor,
-    backbone=dict(
-        type='mmdet.ResNet',
-        depth=50,
-        num_stages=4,
-        out_indices=(3, ),
-        frozen_stages=-1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False,
-        style='pytorch',
-        zero_init_residual=True,
-        init_cfg=None),
+    backbone=_base_.resnet50_res5,
     point_projector=dict(type='ProjectionMLP', in_channels=2048,
                          hid_channels=2048, out_channels=feat_dim, dropout=0.),
     dense_head=dict(type='DINOProjectionHead', in_channels=2048,

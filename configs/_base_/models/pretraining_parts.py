@@ -5,7 +5,9 @@
 # - fpn_roi_align: each box pooled on P2..P5 as the detector's RoI extractor does
 #   (RoIAlign 7x7, aligned, adaptive sampling); the level is the method's rule;
 # - byol_mlp: BYOL's projector/predictor MLP (Linear with bias, BN1d, ReLU, Linear
-#   with bias); a model sets its widths.
+#   with bias); a model sets its widths;
+# - resnet50_res5: mmdet's R50 with res5 out, BN in train mode, the last BN of each
+#   block zero-initialised, no download.
 selfsup_preprocessor = dict(
     type='mmpretrain.SelfSupDataPreprocessor',
     mean=[123.675, 116.28, 103.53],
@@ -25,3 +27,14 @@ byol_mlp = dict(
     with_last_bn=False,
     with_avg_pool=False,
     norm_cfg=dict(type='BN1d'))
+resnet50_res5 = dict(
+    type='mmdet.ResNet',
+    depth=50,
+    num_stages=4,
+    out_indices=(3, ),
+    frozen_stages=-1,
+    norm_cfg=dict(type='BN', requires_grad=True),
+    norm_eval=False,
+    style='pytorch',
+    zero_init_residual=True,
+    init_cfg=None)
