@@ -135,6 +135,26 @@ def test_sha256sums_mismatch_is_an_error(tmp_path, damage, words):
     _one_error(_run('--dry-run', '--wheels', folder), *words)
 
 
+def test_stage_copies_the_wheels_and_the_check(tmp_path):
+    source = _wheels(tmp_path / 'shared', sums=True)
+    (tmp_path / 'shared' / 'gpu_check.py').write_text('print("ok")\n')
+    (tmp_path / 'shared' / 'README.md').write_text('not carried\n')
+    dest = tmp_path / 'whl'
+    dest.mkdir()
+    (dest / 'old-0.1-py3-none-any.whl').write_bytes(b'stale')
+    proc = _run('--stage', '--from', source, '--wheels', str(dest))
+    assert proc.returncode == 0, proc.stderr
+    # commit.txt: the commit, for a GPU machine whose copy has no .git
+    assert set(os.listdir(dest)) - {'commit.txt'} == {
+        *WHEELS, 'SHA256SUMS', 'gpu_check.py'}
+    assert 'match SHA256SUMS' in proc.stdout
+    # inside the checkout only into a git-ignored folder (nothing is written)
+    _one_error(_run('--stage', '--from', source, '--wheels',
+                    osp.join(REPO_ROOT, 'tools', 'staged')), 'not git-ignored')
+    assert not osp.exists(osp.join(REPO_ROOT, 'tools', 'staged'))
+    _one_error(_run('--stage', '--from', str(tmp_path / 'nope')), 'nope')
+
+
 @pytest.mark.skipif(not osp.isdir(SHARED), reason='no ../shared/wheels/device')
 def test_dry_run_with_the_real_wheels_passes_the_checksums():
     proc = _run('--dry-run', '--wheels', SHARED)
@@ -154,7 +174,7 @@ case $1 in
         esac ;;
     -m) exit 0 ;;
     *gpu_check.py) echo "ALL OK in 1 s"; exit "${GPU_CHECK_RC:-0}" ;;
-    tools/bench.py) echo "bench says hello"; exit "${BENCH_RC:-0}" ;;
+    tools/bench.py) echo "bench with PYTHONPATH=$PYTHONPATH"; exit "${BENCH_RC:-0}" ;;
 esac
 '''
 
@@ -172,7 +192,8 @@ def machine(tmp_path):
         out = tmp_path / 'out'
         proc = _run('--wheels', folder, '--out', str(out), '--', '--seeds', '0',
                     **dict(dict(PYTHON=str(python), CALLS=str(calls),
-                                OBJCON_SITE=str(tmp_path / 'site')), **env))
+                                OBJCON_SITE=str(tmp_path / 'site'),
+                                PYTHONPATH='/elsewhere'), **env))
         lines = calls.read_text().splitlines() if calls.exists() else []
         return proc, lines, out
     return run
@@ -193,7 +214,9 @@ def test_machine_installs_checks_then_runs_one_bench_job_per_gpu(machine, tmp_pa
     assert bench == (f'tools/bench.py --preset gpu --work-dir {out / "work"} '
                      f'--out {out} --jobs 2 --seeds 0')
     log = (out / 'device_bench.log').read_text()
-    assert 'ALL OK' in log and 'bench says hello' in log
+    assert 'ALL OK' in log
+    assert (f'bench with PYTHONPATH={tmp_path / "site"}:{REPO_ROOT}:/elsewhere\n'
+            in log)
     env = (out / 'environment.txt').read_text()
     assert 'date: ' in env and 'torch 2.11.0+cu130' in env
 
