@@ -169,7 +169,7 @@ echo "$*" >> "$CALLS"
 case $1 in
     -c) case $2 in
             *version_info*) echo "${FAKE_PYVER:-3.12}" ;;
-            *device_count*) echo 2 ;;
+            *device_count*) echo "${FAKE_GPUS:-2}" ;;
             *) echo "torch 2.11.0+cu130" ;;
         esac ;;
     -m) exit 0 ;;
@@ -225,6 +225,12 @@ def test_machine_stops_when_the_gpu_check_fails(machine):
     proc, calls, _ = machine(GPU_CHECK_RC='1')
     assert proc.returncode == 3
     assert 'gpu_check.py failed' in proc.stderr
+    assert not any(c.startswith('tools/bench.py') for c in calls)
+
+
+def test_machine_stops_without_a_gpu(machine):
+    proc, calls, _ = machine(FAKE_GPUS='0')
+    assert proc.returncode == 3 and 'no GPU' in proc.stderr
     assert not any(c.startswith('tools/bench.py') for c in calls)
 
 
