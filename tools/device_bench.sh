@@ -32,7 +32,7 @@ die() { printf 'error: %s\n' "$1" >&2; exit "${2:-2}"; }
 
 usage() { sed -n '2,18s/^# \{0,1\}//p' "$0"; }
 
-mode=run out=work_dirs/device_bench wheels='' work='' from=$SHARED_WHEELS
+mode=run out='' wheels='' work='' from=$SHARED_WHEELS
 extra=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -53,9 +53,8 @@ while [ $# -gt 0 ]; do
 done
 # paths given relative to where the script was called from
 abs() { case $1 in /*|'') echo "$1" ;; *) echo "$CALLER/$1" ;; esac; }
-[ "$out" = work_dirs/device_bench ] || out=$(abs "$out")
-wheels=$(abs "$wheels") work=$(abs "$work") from=$(abs "$from")
-work=${work:-$out/work}
+out=$(abs "$out") wheels=$(abs "$wheels") work=$(abs "$work") from=$(abs "$from")
+out=${out:-work_dirs/device_bench} work=${work:-$out/work}
 
 # Checks a wheel folder: the required packages are there, and with SHA256SUMS every
 # listed wheel exists and matches and no wheel is unlisted (all of them get installed).

@@ -30,9 +30,9 @@ WHEELS = [
 ]
 
 
-def _run(*args, script=SCRIPT, **env):
+def _run(*args, script=SCRIPT, cwd=REPO_ROOT, **env):
     return subprocess.run(
-        ['bash', script, *args], cwd=REPO_ROOT, capture_output=True, text=True,
+        ['bash', script, *args], cwd=cwd, capture_output=True, text=True,
         timeout=120, env=dict(os.environ, **dict(dict(PYTHON=sys.executable), **env)))
 
 
@@ -112,6 +112,15 @@ def test_default_wheel_folder(tmp_path):
     assert 'stub bench --preset gpu --dry-run' in proc.stdout
     # the GPU machine has no ../shared: it wants .whl/
     _one_error(_run(script=script), '.whl is absent')
+
+
+def test_relative_paths_are_from_the_callers_folder(tmp_path):
+    _wheels(tmp_path / 'whl')
+    proc = _run('--dry-run', '--wheels', 'whl', '--out', 'rel', cwd=tmp_path,
+                PYTHON='true')  # `true`: no bench plan, which takes seconds
+    assert proc.returncode == 0, proc.stderr
+    assert f'{tmp_path}/whl/mmcv-2.1.0' in proc.stdout
+    assert f'--work-dir {tmp_path}/rel/work --out {tmp_path}/rel ' in proc.stdout
 
 
 @pytest.mark.parametrize('damage, words', [
