@@ -42,6 +42,26 @@ def _names(report):
     return [row['key'] for row in report['rows']]
 
 
+def _check_batched_heat_maps(model, cfg):
+    """Batches give each image its own heat map; boxes land on each image."""
+    import torch
+
+    from objcon.apis import heatmap_boxes, inference_heatmap, view_heat_maps
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+            for h, w in [(128, 128), (96, 160), (128, 128)]]
+    heat = view_heat_maps(model, cfg, imgs, batch_size=2)
+    alone = torch.cat([view_heat_maps(model, cfg, [img]) for img in imgs])
+    assert torch.allclose(heat, alone, atol=1e-5)
+    assert not torch.allclose(heat[0], heat[2], atol=1e-3)
+    model.proposal_generator.generator = torch.Generator().manual_seed(0)
+    boxes = heatmap_boxes(model, heat[1:2], [imgs[1].shape])[0]
+    model.proposal_generator.generator = torch.Generator().manual_seed(0)
+    assert np.allclose(inference_heatmap(model, cfg, imgs[1])[1], boxes)
+    assert (boxes[:, 2] <= 160).all() and (boxes[:, 3] <= 96).all()
+    assert boxes[:, 2].max() > 128  # mapped onto the wide image, not the view
+
+
 @pytest.mark.slow  # builds two ResNet-18 models per run
 def test_rows_match_the_heatmap_budget(tiny_demo_root, load_script, tmp_path,
                                        capsys):
@@ -50,9 +70,10 @@ def test_rows_match_the_heatmap_budget(tiny_demo_root, load_script, tmp_path,
     from objcon.apis import init_pretrainer
     script = load_script(SCRIPT)
     torch.manual_seed(1)  # another network than the random-init row's
-    model, _ = init_pretrainer(osp.join(script.REPO, CONFIG))
+    model, cfg = init_pretrainer(osp.join(script.REPO, CONFIG))
     ckpt = str(tmp_path / 'hm.pth')
     torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
+    _check_batched_heat_maps(model, cfg)
     out = str(tmp_path / 'out' / 'recall.json')
     common = ['--data', tiny_demo_root, '--seeds', '2']
     assert script.main(common + ['--checkpoint', ckpt, '--out', out,
