@@ -243,17 +243,18 @@ def run(args) -> dict:
     if not isinstance(per_image, int):  # the generator makes a fixed count
         raise RuntimeError(f'{matched["name"]}: boxes per image vary: {per_image}')
     keys = [osp.relpath(p, osp.join(args.data, args.split)) for p, _ in items]
-    rows.append(evaluate(
-        'random_boxes', 'uniform random boxes, matched',
-        lambda seed: [RandomBoxes(num=per_image, scale_range=(scale, scale),
-                                  seed=seed)(img, k)
-                      for img, k in zip(images, keys)],
-        range(args.seeds), gts, shapes, args.iou))
-    rows_, cols = grid_shape(per_image)
-    grid = GridBoxes(rows=rows_, cols=cols, scale=min(scale, 1.))
-    rows.append(evaluate(
-        'grid_boxes', f'grid boxes {rows_}x{cols}, matched',
-        lambda seed: [grid(img) for img in images], [0], gts, shapes, args.iou))
+
+    def random_boxes(seed):
+        source = RandomBoxes(num=per_image, scale_range=(scale, scale), seed=seed)
+        return [source(img, key) for img, key in zip(images, keys)]
+
+    rows.append(evaluate('random_boxes', 'uniform random boxes, matched',
+                         random_boxes, range(args.seeds), gts, shapes, args.iou))
+    grid_rows, grid_cols = grid_shape(per_image)
+    grid = GridBoxes(rows=grid_rows, cols=grid_cols, scale=min(scale, 1.))
+    rows.append(evaluate('grid_boxes', f'grid boxes {grid_rows}x{grid_cols}, matched',
+                         lambda _: [grid(img) for img in images], [0], gts, shapes,
+                         args.iou))
     rows[-1]['seeds'] = []  # deterministic: no seed
     return dict(
         data=osp.abspath(args.data), split=args.split, num_images=len(images),
