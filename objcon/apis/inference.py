@@ -3,12 +3,13 @@
 Used by ``tools/visualize_proposals.py --heatmap`` and
 ``benchmarks/heatmap_recall.py``; public API of the model and its generator only.
 """
-from typing import Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
+from torch import Tensor
 
 
 def init_pretrainer(config: str, checkpoint: Optional[str] = None,
@@ -62,16 +63,72 @@ def proposal_view_size(model, cfg: Config) -> Tuple[int, int]:
     return (size, size) if isinstance(size, int) else tuple(size)
 
 
+def _heatmap_generator(model):
+    generator = model.proposal_generator
+    if generator is None or not hasattr(generator, 'heat_map'):
+        raise ValueError(f'{type(model).__name__} has no heat-map '
+                         'proposal_generator')
+    return generator
+
+
 @torch.no_grad()
-def inference_heatmap(model, cfg: Config, img: np.ndarray
-                      ) -> Tuple[np.ndarray, np.ndarray]:
-    """Heat map and boxes of one image, as the model makes them after the
-    warm-up (the image resized to the proposal view's size, no flip, no colour
-    change).
+def view_heat_maps(model, cfg: Config, imgs: Sequence[np.ndarray],
+                   batch_size: int = 16) -> Tensor:
+    """Heat maps of images as the model makes them after the warm-up: each
+    image resized to the proposal view's size (no flip, no colour change).
 
     Args:
         model: A model from :func:`init_pretrainer` whose ``proposal_generator``
             is a :class:`~objcon.models.proposal_generators.HeatMapProposals`.
+        cfg (Config): Its config.
+        imgs (Sequence[np.ndarray]): HxWx3 uint8 BGR images (any sizes).
+        batch_size (int): Images per forward pass. Defaults to 16.
+
+    Returns:
+        Tensor: (N, vh, vw) float32 heat maps in [0, 1] on the view.
+    """
+    generator = _heatmap_generator(model)
+    vw, vh = proposal_view_size(model, cfg)
+    heats = []
+    for i in range(0, len(imgs), batch_size):
+        views = torch.stack([torch.from_numpy(np.ascontiguousarray(
+            cv2.resize(img, (vw, vh), interpolation=cv2.INTER_LINEAR)
+            .transpose(2, 0, 1))) for img in imgs[i:i + batch_size]])
+        # The preprocessor takes a list of views, each a (B, 3, H, W) batch.
+        inputs = model.data_preprocessor(dict(inputs=[views], data_samples=None))
+        _, last = model.features(model.target, inputs['inputs'][0])
+        heats.append(generator.heat_map(last, (vh, vw)))
+    return torch.cat(heats) if heats else torch.zeros(0, vh, vw)
+
+
+@torch.no_grad()
+def heatmap_boxes(model, heat: Tensor,
+                  img_shapes: Sequence[Tuple[int, ...]]) -> List[np.ndarray]:
+    """Boxes the model's generator samples from view heat maps, mapped onto
+    the images (one draw of its random centres per call).
+
+    Args:
+        model: As in :func:`view_heat_maps`.
+        heat (Tensor): (N, vh, vw) heat maps from :func:`view_heat_maps`.
+        img_shapes (Sequence[tuple]): (H, W, ...) of the N images.
+
+    Returns:
+        list[np.ndarray]: N float32 (K, 4) xyxy boxes, on each image.
+    """
+    generator = _heatmap_generator(model)
+    vh, vw = heat.shape[-2:]
+    boxes = generator.propose(heat, (vh, vw)).numpy() if len(heat) else []
+    return [(b * np.array([s[1] / vw, s[0] / vh] * 2, np.float32)).astype(np.float32)
+            for b, s in zip(boxes, img_shapes)]
+
+
+def inference_heatmap(model, cfg: Config, img: np.ndarray
+                      ) -> Tuple[np.ndarray, np.ndarray]:
+    """Heat map and boxes of one image, as the model makes them after the
+    warm-up (see :func:`view_heat_maps`).
+
+    Args:
+        model: As in :func:`view_heat_maps`.
         cfg (Config): Its config.
         img (np.ndarray): HxWx3 uint8 BGR image.
 
@@ -79,18 +136,8 @@ def inference_heatmap(model, cfg: Config, img: np.ndarray
         tuple: ``(heat (H, W) float32 in [0, 1], boxes (N, 4) float32 xyxy)`` on
         ``img``.
     """
-    generator = model.proposal_generator
-    if generator is None or not hasattr(generator, 'heat_map'):
-        raise ValueError(f'{type(model).__name__} has no heat-map '
-                         'proposal_generator')
+    heat = view_heat_maps(model, cfg, [img])
+    boxes = heatmap_boxes(model, heat, [img.shape])[0]
     h0, w0 = img.shape[:2]
-    vw, vh = proposal_view_size(model, cfg)
-    view = cv2.resize(img, (vw, vh), interpolation=cv2.INTER_LINEAR)
-    view = torch.from_numpy(np.ascontiguousarray(view.transpose(2, 0, 1)))[None]
-    inputs = model.data_preprocessor(dict(inputs=[view], data_samples=None))
-    _, last = model.features(model.target, inputs['inputs'][0])
-    heat = generator.heat_map(last, (vh, vw))
-    boxes = generator.propose(heat, (vh, vw))[0].numpy()
-    boxes = boxes * np.array([w0 / vw, h0 / vh] * 2, np.float32)
     heat = cv2.resize(heat[0].numpy(), (w0, h0), interpolation=cv2.INTER_LINEAR)
-    return heat.astype(np.float32), boxes.astype(np.float32)
+    return heat.astype(np.float32), boxes

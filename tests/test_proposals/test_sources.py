@@ -161,6 +161,24 @@ def test_grid_random_whole():
     assert WholeImage()(img).tolist() == [[0, 0, 200, 100]]
 
 
+def test_grid_boxes_of_a_given_scale():
+    img = np.zeros((100, 200, 3), np.uint8)
+    boxes = GridBoxes(rows=2, cols=3, scale=0.4)(img)
+    assert boxes.shape == (6, 4)
+    # every box 80 x 40 (the image's aspect), the outer ones on the border
+    assert np.allclose(boxes[:, 2:] - boxes[:, :2], [80, 40])
+    assert boxes[0].tolist() == [0, 0, 80, 40] and boxes[-1].tolist() == [120, 60,
+                                                                        200, 100]
+    assert boxes[4].tolist() == [60, 60, 140, 100]
+    # one row or column is centred; scale 1/n is the n x n tiling
+    assert GridBoxes(rows=1, cols=1, scale=0.5)(img).tolist() == [[50, 25, 150, 75]]
+    assert np.allclose(GridBoxes(rows=4, cols=4, scale=0.25)(img),
+                       GridBoxes(rows=4, cols=4)(img))
+    for bad in (0, 1.5):
+        with pytest.raises(ValueError, match='scale'):
+            GridBoxes(scale=bad)
+
+
 def test_registry_and_params():
     cfg = dict(type='SelectiveSearch', mode='quality', max_side=64)
     source = PROPOSAL_SOURCES.build(cfg)
