@@ -112,3 +112,48 @@ def test_train_ann_file_takes_an_absolute_path(tiny_demo_root, tmp_path,
                 assert sorted(images) == sorted(expected)
             assert {osp.dirname(p) for p in paths} == {
                 osp.join(tiny_demo_root, 'train')}
+
+
+
+def _freeze_under_ddp(rank: int) -> list:
+    """Freeze the first layer of a DDP-wrapped toy model and train 2 steps,
+    without and with ``find_unused_parameters``: 'refused: ...', or whether the
+    frozen layer stayed and the other moved."""
+    from types import SimpleNamespace
+
+    from mmengine.logging import MMLogger
+    from mmengine.model import MMDistributedDataParallel
+    from torch import nn
+    outcomes = []
+    for find_unused_parameters in (False, True):
+        model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 1))
+        wrapped = MMDistributedDataParallel(
+            model, find_unused_parameters=find_unused_parameters)
+        runner = SimpleNamespace(model=wrapped,
+                                 logger=MMLogger.get_instance('freeze_ddp'))
+        try:
+            FreezeModulesHook(['0']).before_train(runner)
+        except InputError as e:
+            outcomes.append(f'refused: {e}')
+            continue
+        frozen, head = model[0].weight.clone(), model[1].weight.clone()
+        optimizer = torch.optim.SGD(wrapped.parameters(), lr=0.1, momentum=0.9,
+                                    weight_decay=0.1)
+        for _ in range(2):
+            optimizer.zero_grad()
+            wrapped(torch.randn(8, 4)).sum().backward()
+            optimizer.step()
+        outcomes.append(f'frozen equal {torch.equal(frozen, model[0].weight)}, '
+                        f'head equal {torch.equal(head, model[1].weight)}')
+    return outcomes
+
+
+@pytest.mark.slow  # a process group
+def test_under_ddp_needs_find_unused_parameters(tmp_path):
+    from tests.dist_utils import run_in_gloo_group
+    # DDP's reducer, built before the hook runs, would wait for the frozen grads
+    (refused, trained), = run_in_gloo_group(_freeze_under_ddp, tmp_path,
+                                            world_size=1)
+    assert refused.startswith('refused: ') and 'find_unused_parameters=True' \
+        in refused
+    assert trained == 'frozen equal True, head equal False'
