@@ -43,3 +43,22 @@ def test_detector_head_is_refused(mask_rcnn_demo_run):
                        '--part backbone or --part neck'):
         convert_pretrain_checkpoint(
             osp.join(mask_rcnn_demo_run, 'iter_2.pth'), 'head')
+
+
+def test_c4_detector_transfers_res5_with_its_backbone(tmp_path):
+    # a C4 detector keeps res5 as its RoI shared head, as objcon's C4 models do
+    cfg = ("default_scope = 'mmdet'\n"
+           "model = dict(type='MaskRCNN', backbone=dict(type='ResNet'), "
+           "roi_head=dict(type='StandardRoIHead', "
+           "shared_head=dict(type='ResLayer')))")
+    state = {k: torch.randn(2) for k in (
+        'backbone.conv1.weight', 'roi_head.shared_head.layer4.0.conv1.weight',
+        'roi_head.bbox_head.fc_cls.weight', 'rpn_head.rpn_conv.weight')}
+    ckpt = str(tmp_path / 'c4.pth')
+    torch.save(dict(state_dict=state, meta=dict(cfg=cfg)), ckpt)
+    converted, summary = convert_pretrain_checkpoint(ckpt, 'backbone')
+    assert summary['c4'] and summary['algorithm'] == 'mmdet.MaskRCNN'
+    assert sorted(converted) == ['backbone.conv1.weight',
+                                 'roi_head.shared_head.layer4.0.conv1.weight']
+    with pytest.raises(CheckpointConversionError, match='no neck to transfer'):
+        convert_pretrain_checkpoint(ckpt, 'neck')
