@@ -76,6 +76,28 @@ def soco_demo_checkpoint(tiny_demo_root, tiny_demo_proposals, tmp_path_factory):
     return osp.join(work, 'epoch_2.pth')
 
 
+# The demo Mask R-CNN shrunk for tests: 128 px, batch 2, no validation.
+MASK_RCNN_DEMO = 'configs/benchmarks/mask-rcnn_r18_fpn_demo.py'
+MASK_RCNN_TINY_OPTIONS = [
+    'image_size=(128,128)', 'train_dataloader.batch_size=2',
+    'train_dataloader.num_workers=0', 'train_cfg.val_begin=1000',
+    'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=1',
+]
+
+
+@pytest.fixture(scope='session')
+def mask_rcnn_demo_run(tiny_demo_root, tmp_path_factory):
+    """The work dir of configs/benchmarks/mask-rcnn_r18_fpn_demo.py trained for 2
+    iterations on the tiny scenes through tools/train.py (the supervised row's
+    pretraining): ``iter_1.pth`` and ``iter_2.pth``."""
+    from tests.train_utils import run_train, train_env
+    work = str(tmp_path_factory.mktemp('mask_rcnn_demo'))
+    proc = run_train(MASK_RCNN_DEMO, work, MASK_RCNN_TINY_OPTIONS,
+                     flags=['--iters', '2'], env=train_env(tiny_demo_root))
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    return work
+
+
 @pytest.fixture(scope='session')
 def repo_root():
     return REPO_ROOT

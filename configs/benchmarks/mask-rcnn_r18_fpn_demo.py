@@ -3,6 +3,7 @@
 # config; only depth, classes, resolution and schedule change.
 #   python tools/train.py configs/benchmarks/mask-rcnn_r18_fpn_demo.py
 #   python tools/train.py ... --cfg-options load_from=<converted pretrain ckpt>
+#   python tools/train.py ... --cfg-options frozen_modules="[backbone,neck]"
 # (the bases of mmdet's mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py, COCO swapped for
 # the demo scenes)
 _base_ = [
@@ -68,8 +69,12 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters))
 log_processor = dict(by_epoch=False)
+# Submodules trained frozen (weights and BN statistics), e.g. ['backbone', 'neck']
+# to train only the RPN and RoI heads on a pretrained representation.
+frozen_modules = []
 custom_hooks = [
     dict(type='objcon.NonFiniteLossHook'),
-    dict(type='objcon.ProgressBarHook')
+    dict(type='objcon.ProgressBarHook'),
+    dict(type='objcon.FreezeModulesHook', modules=frozen_modules)
 ]
 randomness = dict(seed=0)

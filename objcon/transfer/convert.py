@@ -26,6 +26,11 @@ except the class-specific layers (it trained one "object" class): they are left 
 and named in the summary (``reinitialized``), and the fine-tuning detector
 initialises them for its own classes.
 
+A supervised mmdet detector (the supervised reference row: e.g. the demo Mask R-CNN
+trained on the labels) transfers by part under its own names: ``backbone`` (for a
+C4 detector also its RoI shared head, res5) and ``neck`` (+ the FPN). Its heads
+were trained for its own task and are not a pretrained trunk: ``head`` is refused.
+
 A detector whose FPN has no norm layers (mmdet's stock configs) gets the pretrained
 FPN with each BN folded into its conv (weight scaled, bias set): the same function
 the pretrained FPN computes in eval mode.
@@ -47,6 +52,21 @@ TRANSFER_PARTS = ('backbone', 'neck', 'head')
 _IMAGE_LEVEL_MODULES = ('mmpretrain.models.selfsup', )
 _PRETRAIN_MODULES = ('objcon.models.algorithms', ) + _IMAGE_LEVEL_MODULES
 _IMAGE_LEVEL_MAP = dict(backbone=[('backbone.', 'backbone.')])
+# Supervised detectors (mmdet's): their backbone and neck transfer by name.
+_DETECTOR_MODULES = ('mmdet.models.detectors', )
+
+
+def _detector_transfer_map(model_cfg: dict) -> Dict[str, List[Tuple[str, str]]]:
+    """The identity transfer map, by part, of an mmdet detector's config."""
+    backbone = [('backbone.', 'backbone.')]
+    roi_head = model_cfg.get('roi_head') or {}
+    if roi_head.get('shared_head') is not None:
+        # a C4 detector's res5, transferred with the backbone as objcon's C4 models
+        backbone.insert(0, ('roi_head.shared_head.', 'roi_head.shared_head.'))
+    transfer_map = dict(backbone=backbone)
+    if model_cfg.get('neck') is not None:
+        transfer_map['neck'] = [('neck.', 'neck.')]
+    return transfer_map
 
 
 class CheckpointConversionError(RuntimeError):
@@ -83,11 +103,14 @@ def _read_pretrain_checkpoint(path: str
     except Exception:  # noqa: BLE001 - an unknown scope is an unknown model
         cls = None
     module = getattr(cls, '__module__', '')
+    if module.startswith(_DETECTOR_MODULES):
+        return (ckpt['state_dict'], f'mmdet.{cls.__name__}',
+                _detector_transfer_map(cfg.model), [], None)
     if not module.startswith(_PRETRAIN_MODULES):
         raise CheckpointConversionError(
             f'{path} was trained with model type {algo!r}, not an objcon or '
-            'mmpretrain self-supervised algorithm (a detector checkpoint needs no '
-            'conversion)')
+            'mmpretrain self-supervised algorithm nor an mmdet detector: '
+            'nothing to convert')
     if module.startswith(_IMAGE_LEVEL_MODULES):
         return (ckpt['state_dict'], f'mmpretrain.{cls.__name__}', _IMAGE_LEVEL_MAP,
                 [], None)
@@ -103,7 +126,8 @@ def convert_pretrain_checkpoint(path: str, part: str = 'neck',
 
     Args:
         path (str): Checkpoint written by ``tools/train.py`` with an objcon
-            pretraining config.
+            pretraining config, an mmpretrain self-supervised config or an
+            mmdet detector config.
         part (str): ``backbone``, ``neck`` (backbone + FPN) or ``head`` (+ the box
             head trunk). Defaults to ``neck``.
         detector (str, optional): ``'fpn'`` or ``'c4'``: the kind of detector
@@ -117,8 +141,9 @@ def convert_pretrain_checkpoint(path: str, part: str = 'neck',
         or None).
 
     Raises:
-        CheckpointConversionError: Not an objcon pretraining checkpoint, or the
-            requested part is absent (e.g. ``neck`` of a C4 model).
+        CheckpointConversionError: Not a checkpoint of a pretraining model or
+            detector, or the requested part is absent (e.g. ``neck`` of a C4
+            model, ``head`` of a detector).
     """
     if part not in TRANSFER_PARTS:
         raise CheckpointConversionError(
@@ -128,6 +153,12 @@ def convert_pretrain_checkpoint(path: str, part: str = 'neck',
             f"detector must be 'fpn' or 'c4', got {detector!r}")
     state, algo, transfer_map, reinitialized, config = \
         _read_pretrain_checkpoint(path)
+    if part == 'head' and algo.startswith('mmdet.'):
+        raise CheckpointConversionError(
+            f'{path} is a supervised detector ({algo}): its heads were trained '
+            'for its own classes, not pretrained; it transfers --part backbone '
+            'or --part neck (fine-tune from the checkpoint itself, load_from, '
+            'to keep its heads)')
     if part not in transfer_map and part != 'head':
         kind = ('an image-level model: its neck is a projection MLP, not an FPN'
                 if algo.startswith('mmpretrain.') else

@@ -87,12 +87,16 @@ def test_refuses_what_is_not_an_objcon_pretrain_checkpoint(tmp_path):
         convert_pretrain_checkpoint(str(tmp_path / 'absent.pth'))
 
 
-def test_refuses_a_detector_checkpoint(tmp_path):
-    det = tmp_path / 'det.pth'
+@pytest.mark.parametrize('model', [
+    "model = dict(type='ImageClassifier')\ndefault_scope = 'mmpretrain'",
+    "model = dict(type='mmdet.ResNet', depth=18)"])
+def test_refuses_a_model_neither_pretraining_nor_detector(tmp_path, model):
+    ckpt = tmp_path / 'model.pth'
     torch.save(dict(state_dict={'backbone.conv1.weight': torch.zeros(1)},
-                    meta=dict(cfg="model = dict(type='MaskRCNN')")), str(det))
-    with pytest.raises(CheckpointConversionError, match='MaskRCNN'):
-        convert_pretrain_checkpoint(str(det))
+                    meta=dict(cfg=model)), str(ckpt))
+    with pytest.raises(CheckpointConversionError,
+                       match='nor an mmdet detector: nothing to convert'):
+        convert_pretrain_checkpoint(str(ckpt), 'backbone')
 
 
 @pytest.mark.slow  # a trained checkpoint

@@ -6,6 +6,9 @@ dataset_type = 'CocoDataset'
 # Override the location with the environment: OBJCON_DEMO_ROOT=/path/to/scenes
 data_root = '{{$OBJCON_DEMO_ROOT:data/demo_scenes}}/'
 image_size = (256, 256)
+# The training labels; an absolute path (e.g. a label subset) is used as given,
+# a relative one is under data_root.
+train_ann_file = 'annotations/instances_train.json'
 metainfo = dict(
     classes=('circle', 'rectangle', 'triangle', 'star', 'hexagon', 'cross'),
     palette=[(220, 20, 60), (0, 130, 200), (60, 180, 75), (255, 225, 25),
@@ -38,7 +41,7 @@ train_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         metainfo=metainfo,
-        ann_file='annotations/instances_train.json',
+        ann_file=train_ann_file,
         data_prefix=dict(img='train/'),
         filter_cfg=dict(filter_empty_gt=True, min_size=8),
         pipeline=train_pipeline,
