@@ -1,20 +1,25 @@
-"""objcon-bench: does object-level pretraining beat image-level pretraining (and
-none) for a detector, and at what cost? One command, on the embedded demo scenes.
+"""objcon-bench: does object-level pretraining beat image-level pretraining, none,
+and supervised pretraining for a detector, and at what cost? One command, on
+generated demo scenes.
 
-    python tools/bench.py --preset smoke     # every row end to end, minutes (CI)
-    python tools/bench.py --preset cpu       # 2 CPU cores, <= 60 minutes
-    python tools/bench.py --preset gpu       # one GPU, longer, 512 px scenes
+    python tools/bench.py --preset smoke            # every row and protocol (CI)
+    python tools/bench.py --preset cpu --jobs 2     # 2 CPU cores, <= 90 minutes
+    python tools/bench.py --preset gpu --jobs 8     # one GPU, minutes
+    python tools/bench.py --preset gpu-long         # a GPU day
 
-Rows (--methods): scratch, mmpretrain's BYOL and MoCo v2, and objcon's methods
-(docs/bench.md lists them). Each pretrains ResNet-18 on the train images without
-labels for the same budget, is converted for mmdet, fine-tunes mmdet's Mask R-CNN
-for the same iterations and is evaluated on val with CocoMetric (in the
-fine-tuning run, after its last iteration); every seed runs
-the whole row. Output in --out: bench.md (table: mean ± std over seeds), bench.csv
-(one line per row and seed) and bench.png (AP by method, AP against pretraining
-time). A rerun skips the rows already done (records in the work dir).
+Rows (--methods): scratch, supervised (Mask R-CNN on the pool's labels),
+mmpretrain's BYOL, MoCo v2 and DenseCL, and objcon's methods (docs/bench.md).
+Each pretrains ResNet-18 on the unlabeled pool for the same budget, is converted
+for mmdet, and fine-tunes mmdet's Mask R-CNN under each protocol (--protocols:
+10 % and 100 % of the labelled set, and a frozen backbone), evaluated on the
+held-out val split with CocoMetric; every seed runs the whole row. Output in
+--out: bench.md (per protocol: mean ± std over seeds, paired differences to
+scratch and BYOL with 95 % intervals, what the seeds support; heat-map recall),
+bench.csv (one line per row, seed and protocol) and bench.png. A rerun skips
+the rows already done (records in the work dir).
 """
 import argparse
+import json
 import os
 import os.path as osp
 import platform
@@ -24,8 +29,8 @@ from dataclasses import replace
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from objcon.benchmark.bench import (METHODS, PRESETS, Bench,  # noqa: E402
-                                    pretrain_iters)
+from objcon.benchmark.bench import (METHODS, PRESETS, PROTOCOLS,  # noqa: E402
+                                    Bench, pretrain_iters, protocol_records)
 from objcon.benchmark.report import write_report  # noqa: E402
 from objcon.benchmark.pipeline import StepFailed  # noqa: E402
 
@@ -35,9 +40,10 @@ def parse_args(argv=None):
         description=__doc__.split('\n\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='presets:\n' + '\n'.join(
-            f'  {p.name:6s} {p.train} train / {p.val} val scenes at {p.image_size} '
-            f'px, views {p.view_size} px, pretrain {p.pretrain_epochs} epochs, '
-            f'fine-tune {p.finetune_iters} iterations, seeds {list(p.seeds)}'
+            f'  {p.name:8s} pool {p.pool}, {p.labeled} labelled, {p.val} val scenes '
+            f'at {p.image_size} px, views {p.view_size} px, pretrain '
+            f'{p.pretrain_epochs} epoch(s), fine-tune {p.finetune_iters} '
+            f'iterations, seeds {list(p.seeds)}'
             for p in PRESETS.values()))
     parser.add_argument('--preset', choices=list(PRESETS), default='cpu')
     parser.add_argument('--work-dir', help='default work_dirs/bench/<preset>')
@@ -46,6 +52,8 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='report folder (default: the work dir)')
     parser.add_argument('--methods', nargs='+', default=list(METHODS),
                         choices=list(METHODS), help='rows (default: all)')
+    parser.add_argument('--protocols', nargs='+', default=list(PROTOCOLS),
+                        choices=list(PROTOCOLS), help='default: all')
     parser.add_argument('--seeds', nargs='+', type=int,
                         help="default: the preset's")
     parser.add_argument('--pretrain-epochs', type=int,
@@ -83,7 +91,7 @@ def main(argv=None) -> int:
         bench = Bench(preset, work, data, args.methods,
                       args.seeds if args.seeds is not None else preset.seeds,
                       gpus=args.gpus, keep_checkpoints=args.keep_checkpoints,
-                      jobs=args.jobs)
+                      jobs=args.jobs, protocols=args.protocols)
         bench.check_settings(write=not args.dry_run)
     except ValueError as e:
         print(f'error: {e}', file=sys.stderr)
@@ -91,9 +99,10 @@ def main(argv=None) -> int:
     todo = bench.plan()
     print(f'objcon-bench preset {preset.name}: methods {list(bench.methods)}, '
           f'seeds {list(bench.seeds)}; pretrain {preset.pretrain_epochs} epochs '
-          f'({pretrain_iters(preset)} iterations of {preset.pretrain_batch}), '
-          f'views {preset.view_size} px; fine-tune {preset.finetune_iters} '
-          f'iterations at {preset.image_size} px; data {bench.data}; work dir '
+          f'of a {preset.pool}-scene pool ({pretrain_iters(preset)} iterations of '
+          f'{preset.pretrain_batch}), views {preset.view_size} px; fine-tune '
+          f'{preset.finetune_iters} iterations at {preset.image_size} px under '
+          f'{list(bench.protocols)}; data {bench.data}; work dir '
           f'{bench.work_dir}; {len(todo)} row(s) to run'
           + (f', {bench.jobs} at a time' if bench.jobs > 1 else ''))
     if args.dry_run:
@@ -103,28 +112,39 @@ def main(argv=None) -> int:
     start = time.time()
     try:
         records = bench.run()
+    except ValueError as e:  # data that does not fit the preset or the protocols
+        print(f'error: {e}', file=sys.stderr)
+        return 2
     except StepFailed as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
-    steps = sum(r.get(k, 0.) for r in records for k in
-                ('pretrain_s', 'convert_s', 'finetune_s', 'test_s'))
+    steps = sum(r.get(k, 0.) for r in records for k in ('pretrain_s', 'convert_s'))
+    steps += sum(p['finetune_s'] for r in records for p in r['protocols'].values())
     # each proposal cache is computed once and shared by the rows that read it
     steps += sum({METHODS[r['method']].proposals: r['proposals_s']
                   for r in records if METHODS[r['method']].proposals}.values())
     overrides = ''.join(f' --{k.replace("_", "-")} {v}' for k, v in changes.items())
     header = (f'objcon-bench `--preset {preset.name}{overrides}` (pretraining '
-              f'{preset.pretrain_epochs} epochs, fine-tuning {preset.finetune_iters} '
-              f'iterations) on {platform.node() or "?"} '
+              f'{preset.pretrain_epochs} epoch(s) of a {preset.pool}-scene pool, '
+              f'fine-tuning {preset.finetune_iters} iterations) on {platform.node() or "?"} '
               f'({platform.machine()}, {os.cpu_count()} cores): its rows\' steps '
               f'took {steps / 60:.1f} min (this invocation '
               f'{(time.time() - start) / 60:.1f} min{_jobs_note(records)}). '
               f'AP x100 on the '
               f'{preset.val} val scenes, mean ± sample std over seeds.')
-    paths = write_report(records, args.out or bench.work_dir, preset, header)
+    heatmap = osp.join(bench.work_dir, 'heatmap_recall.json')
+    if osp.isfile(heatmap):
+        with open(heatmap) as f:
+            heatmap = json.load(f)
+    else:
+        heatmap = None
+    paths = write_report(records, args.out or bench.work_dir, preset, header,
+                         heatmap)
     with open(paths['md']) as f:
         print('\n' + f.read())
     print(f'report: {paths["md"]}, {paths["csv"]}, {paths["png"]}')
-    missing = [r['method'] for r in records
+    missing = [(r['method'], p) for p in bench.protocols
+               for r in protocol_records(records, p)
                if not all(k in r['metrics'] for k in ('coco/bbox_mAP',
                                                       'coco/segm_mAP'))]
     if missing:

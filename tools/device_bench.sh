@@ -7,7 +7,7 @@
 #   bash tools/device_bench.sh --dry-run [...]            # any machine: check, plan
 #
 # On the GPU machine it installs the wheels into $OBJCON_SITE (default /tmp/site),
-# runs the wheels' gpu_check.py, then `tools/bench.py --preset gpu --jobs <GPUs>
+# runs the wheels' gpu_check.py, then `tools/bench.py --preset gpu --jobs <rows>
 # ARGS`. --out (default work_dirs/device_bench) receives bench.md/csv/png,
 # device_bench.log and environment.txt; the bench's work dir defaults to OUT/work.
 # --dry-run installs and runs nothing and writes nothing in the repository: it checks
@@ -134,10 +134,20 @@ check_wheels "$wheels"
 install_cmd=("$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir
              --upgrade --target "$SITE" "$wheels"/*.whl)
 
+# Rows at once: at least one per GPU, and up to 8 sharing them when the cores
+# allow (a row is mostly tool start-up and CPU data loading; 2 cores per row).
+rows_at_once() {
+    local gpus=${1:-0} cores
+    cores=$(nproc 2>/dev/null || echo 2)
+    local n=$((cores / 2 < 8 ? cores / 2 : 8))
+    [ "$n" -ge "$gpus" ] || n=$gpus
+    [ "$n" -ge 1 ] || n=1
+    echo "$n"
+}
+
 if [ $mode = dry ]; then
     gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
-    jobs=${gpus:-0}
-    [ "$jobs" -ge 1 ] || jobs=1
+    jobs=$(rows_at_once "$gpus")
     bench_cmd=("$PY" tools/bench.py --preset gpu --work-dir "$work" --out "$out"
                --jobs "$jobs" "${extra[@]}")
     log "dry run: would install with"
@@ -146,7 +156,8 @@ if [ $mode = dry ]; then
     [ -f "$wheels/gpu_check.py" ] || check="no gpu_check.py (absent from $wheels)"
     log "then, with PYTHONPATH=$SITE:$REPO: $check, and"
     printf '  %s\n' "$(printf '%q ' "${bench_cmd[@]}")"
-    log "(--jobs: the machine's GPU count, $gpus here); the bench's plan:"
+    log "(--jobs: one row per GPU, up to 8 sharing them, 2 cores each: $jobs \
+here, $gpus GPU(s)); the bench's plan:"
     tmp=$(mktemp -d) || die "cannot create a temporary folder"
     trap 'rm -rf "$tmp"' EXIT
     "$PY" tools/bench.py --preset gpu --dry-run --work-dir "$tmp/work" \
@@ -209,7 +220,7 @@ log "environment:" | tee -a "$LOG"
 tee -a "$LOG" < "$out/environment.txt"
 
 bench_cmd=("$PY" tools/bench.py --preset gpu --work-dir "$work" --out "$out"
-           --jobs "$gpus" "${extra[@]}")
+           --jobs "$(rows_at_once "$gpus")" "${extra[@]}")
 log "running ${bench_cmd[*]}" | tee -a "$LOG"
 logged "${bench_cmd[@]}"
 status=$?

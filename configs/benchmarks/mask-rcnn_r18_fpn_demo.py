@@ -77,4 +77,6 @@ custom_hooks = [
     dict(type='objcon.ProgressBarHook'),
     dict(type='objcon.FreezeModulesHook', modules=frozen_modules)
 ]
+# DDP (tools/dist_train.sh) must not wait for gradients of frozen parameters
+find_unused_parameters = len(frozen_modules) > 0
 randomness = dict(seed=0)

@@ -117,7 +117,8 @@ def finetune(config: str, work_dir: str, env: Dict[str, str],
              load_from: Optional[str] = None, iters: Optional[int] = None,
              epochs: Optional[int] = None, seed: int = 0, gpus: int = 1,
              options: Sequence[str] = (), log_file: Optional[str] = None,
-             validate: bool = False) -> Tuple[str, float, Optional[dict]]:
+             validate: bool = False, save_checkpoint: bool = True
+             ) -> Tuple[Optional[str], float, Optional[dict]]:
     """Fine-tune a detector with mmdet's training (optionally from converted
     weights).
 
@@ -127,10 +128,12 @@ def finetune(config: str, work_dir: str, env: Dict[str, str],
             metrics: the same numbers as :func:`evaluate` of the final
             checkpoint on the val split, without starting the test tool.
             False: no validation during training.
+        save_checkpoint (bool): Save the final weights. False: none is
+            written (a row that only needs the metrics saves the write).
 
     Returns:
-        tuple: The final checkpoint, the wall time (s) and the metrics
-        (``None`` without ``validate``).
+        tuple: The final checkpoint (None without ``save_checkpoint``), the
+        wall time (s) and the metrics (``None`` without ``validate``).
     """
     length = (['--iters', str(iters)] if iters else
               ['--epochs', str(epochs)] if epochs else [])
@@ -143,6 +146,8 @@ def finetune(config: str, work_dir: str, env: Dict[str, str],
     opts += list(options)
     if load_from:
         opts.append(f'load_from={load_from}')
+    if not save_checkpoint:
+        opts.append('default_hooks.checkpoint=None')
     metrics_file = osp.join(work_dir, 'metrics.json')
     if validate:
         length += ['--metrics-json', metrics_file]
@@ -152,7 +157,8 @@ def finetune(config: str, work_dir: str, env: Dict[str, str],
     if validate:
         with open(metrics_file) as f:
             metrics = json.load(f)
-    return last_checkpoint(work_dir), seconds, metrics
+    ckpt = last_checkpoint(work_dir) if save_checkpoint else None
+    return ckpt, seconds, metrics
 
 
 def evaluate(config: str, checkpoint: str, work_dir: str, env: Dict[str, str],

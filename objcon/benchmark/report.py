@@ -6,7 +6,7 @@ import os.path as osp
 import statistics
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .bench import Preset
+from .bench import PROTOCOLS, Preset, labeled_count, protocol_records
 
 TABLE_METRICS = (('APbb', 'coco/bbox_mAP'), ('APbb50', 'coco/bbox_mAP_50'),
                  ('APmk', 'coco/segm_mAP'))
@@ -144,83 +144,124 @@ def markdown_table(rows: Sequence[dict],
     return '\n'.join(lines) + '\n'
 
 
-KIND_COLOURS = {'object': '#d62728', 'image': '#1f77b4', 'none': '#7f7f7f'}
+KIND_COLOURS = {'object': '#d62728', 'image': '#1f77b4', 'supervised': '#2ca02c',
+                'none': '#7f7f7f'}
+PROTOCOL_MARKERS = ('o', 's', '^', 'D')
 
 
-def plot(rows: Sequence[dict], out: str, title: str = '') -> str:
-    """Two panels: box AP by method (bars: mean, dots: seeds, whiskers: std)
-    and box AP against pretraining time. Returns ``out``."""
+def plot(tables: Dict[str, List[dict]], out: str, title: str = '') -> str:
+    """Box AP by method, one panel per protocol (bars: mean, dots: seeds,
+    whiskers: std), and box AP against pretraining time (one marker per
+    protocol). Returns ``out``.
+
+    Args:
+        tables (dict): Protocol label -> its :func:`summarize` rows.
+    """
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    xs = range(len(rows))
-    for x, r in zip(xs, rows):
-        mean, std, vals = r['APbb']
-        colour = KIND_COLOURS[r['kind']]
-        ax1.bar(x, 100 * mean, color=colour, alpha=0.75, yerr=100 * std,
-                capsize=4)
-        ax1.scatter([x] * len(vals), [100 * v for v in vals], color='k', s=12,
-                    zorder=3)
-        t_mean, t_std, _ = r['pretrain min']
-        ax2.errorbar(t_mean, 100 * mean, xerr=t_std, yerr=100 * std, fmt='o',
-                     color=colour, capsize=3)
-        ax2.annotate(r['label'], (t_mean, 100 * mean), textcoords='offset points',
-                     xytext=(5, 5), fontsize=8)
-    ax1.set_xticks(list(xs))
-    ax1.set_xticklabels([r['label'] for r in rows], rotation=20, ha='right',
-                        fontsize=8)
-    ax1.set_ylabel('box AP (val, x100)')
-    ax1.set_title('box AP by pretraining (dots: seeds)')
-    ax2.margins(x=0.3, y=0.15)  # room for the labels
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
-    ax1.legend(handles=[Patch(color=c, alpha=0.75, label=f'{k}-level' if k != 'none'
-                              else 'no pretraining')
-                        for k, c in KIND_COLOURS.items()
-                        if any(r['kind'] == k for r in rows)],
-               fontsize=8, loc='upper right')
-    ax2.set_xlabel('pretraining wall time (min)')
-    ax2.set_ylabel('box AP (val, x100)')
-    ax2.set_title('box AP against pretraining time')
-    ax2.grid(alpha=0.3)
+    n = len(tables)
+    fig, axes = plt.subplots(1, n + 1, figsize=(4.6 * (n + 1), 4.6))
+    axes = list(axes) if n else [axes]
+    time_ax = axes[-1]
+    for (name, rows), ax, marker in zip(tables.items(), axes, PROTOCOL_MARKERS):
+        xs = range(len(rows))
+        for x, r in zip(xs, rows):
+            mean, std, vals = r['APbb']
+            colour = KIND_COLOURS[r['kind']]
+            ax.bar(x, 100 * mean, color=colour, alpha=0.75, yerr=100 * std,
+                   capsize=3)
+            ax.scatter([x] * len(vals), [100 * v for v in vals], color='k', s=10,
+                       zorder=3)
+            t_mean, t_std, _ = r['pretrain min']
+            time_ax.errorbar(t_mean, 100 * mean, xerr=t_std, yerr=100 * std,
+                             fmt=marker, color=colour, capsize=2, alpha=0.8)
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels([r['label'] for r in rows], rotation=35, ha='right',
+                           fontsize=7)
+        ax.set_ylabel('box AP (val, x100)')
+        ax.set_title(name, fontsize=9)
+    kinds = {r['kind'] for rows in tables.values() for r in rows}
+    axes[0].legend(handles=[Patch(color=c, alpha=0.75, label=k)
+                            for k, c in KIND_COLOURS.items() if k in kinds],
+                   fontsize=7, loc='upper right')
+    time_ax.legend(handles=[Line2D([], [], marker=m, ls='', color='k', label=name)
+                            for name, m in zip(tables, PROTOCOL_MARKERS)],
+                   fontsize=7)
+    time_ax.set_xlabel('pretraining wall time (min)')
+    time_ax.set_ylabel('box AP (val, x100)')
+    time_ax.set_title('box AP against pretraining time', fontsize=9)
+    time_ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=100)
     plt.close(fig)
     return out
 
 
+def heatmap_recall_table(result: dict) -> str:
+    """``benchmarks/heatmap_recall.py --out``'s JSON as a markdown table."""
+    thrs = [f'{t:g}' for t in result['iou']]
+    lines = [f"Heat-map proposals on {result['split']} ({result['num_images']} "
+             f"images, {result['num_gt']} objects, {result['boxes_per_image']} boxes "
+             f"per image, mean of {len(result['seeds'])} sampling seed(s)); random "
+             'and grid boxes have the same count and the mean scale '
+             f"({result['matched_scale']:.3f}) of '{result['rows'][0]['name']}':",
+             '', '| proposals | ' + ' | '.join(f'recall@{t}' for t in thrs) +
+             ' | mean scale sqrt(wh)/sqrt(WH) |', '|---|' + '---|' * (len(thrs) + 1)]
+    for row in result['rows']:
+        lines.append(f"| {row['name']} | " + ' | '.join(
+            f"{row['recall'][t]:.3f}" for t in thrs) + f" | {row['mean_scale']:.3f} |")
+    return '\n'.join(lines) + '\n'
+
+
 def write_report(records: Sequence[dict], out_dir: str, preset: Preset,
-                 header: str = '') -> Dict[str, str]:
-    """bench.md (table + per-seed values), bench.csv (one line per record) and
-    bench.png in ``out_dir``. Returns their paths."""
+                 header: str = '', heatmap: Optional[dict] = None
+                 ) -> Dict[str, str]:
+    """bench.md (per protocol: table, per-seed values, what the seeds
+    support; the heat-map recall), bench.csv (one line per record and
+    protocol) and bench.png in ``out_dir``. Returns their paths."""
     os.makedirs(out_dir, exist_ok=True)
-    rows = summarize(records)
     paths = dict(md=osp.join(out_dir, 'bench.md'), csv=osp.join(out_dir, 'bench.csv'),
                  png=osp.join(out_dir, 'bench.png'))
+    present = [p for p in PROTOCOLS.values()
+               if any(p.name in r.get('protocols', {}) for r in records)]
+    tables = {}
     with open(paths['md'], 'w') as f:
         if header:
             f.write(header.rstrip() + '\n\n')
-        f.write(markdown_table(rows, records))
-        f.write('\nPer seed (APbb / APmk x100): ' + '; '.join(
-            f"{r['label']}: " + ', '.join(
-                f'{100 * b:.1f}/{100 * m:.1f}'
-                for b, m in zip(r['APbb'][2], r['APmk'][2])) for r in rows) + '\n')
-        f.write('\n' + ordering_statement(records) + '\n')
+        for protocol in present:
+            recs = protocol_records(records, protocol.name)
+            rows = summarize(recs)
+            tables[protocol.label] = rows
+            f.write(f'### {protocol.label} ({labeled_count(preset, protocol)} '
+                    'labelled images)\n\n')
+            f.write(markdown_table(rows, recs))
+            f.write('\nPer seed (APbb / APmk x100): ' + '; '.join(
+                f"{r['label']}: " + ', '.join(
+                    f'{100 * b:.1f}/{100 * m:.1f}'
+                    for b, m in zip(r['APbb'][2], r['APmk'][2])) for r in rows) + '\n')
+            f.write('\n' + ordering_statement(recs) + '\n\n')
+        if heatmap is not None:
+            f.write(heatmap_recall_table(heatmap))
     # finetune_s includes the evaluation on val (the fine-tuning's val loop)
-    keys = ['method', 'seed', 'pretrain_s', 'convert_s', 'finetune_s',
+    keys = ['method', 'seed', 'protocol', 'pretrain_s', 'convert_s', 'finetune_s',
             'proposals_s']
     with open(paths['csv'], 'w') as f:
         f.write(','.join(keys + [c for c, _ in TABLE_METRICS]) + '\n')
-        for r in records:
-            f.write(','.join([str(r[k]) if not isinstance(r[k], float)
-                              else f'{r[k]:.1f}' for k in keys] +
-                             [f"{r['metrics'].get(key, float('nan')):.4f}"
-                              for _, key in TABLE_METRICS]) + '\n')
-    plot(rows, paths['png'],
-         f'objcon-bench {preset.name}: {preset.train} train / {preset.val} val '
-         f'demo scenes, R18, {preset.pretrain_epochs} pretrain epochs, '
-         f'{preset.finetune_iters} fine-tune iterations')
+        for protocol in present:
+            for r in protocol_records(records, protocol.name):
+                r = dict(r, protocol=protocol.name)
+                f.write(','.join([str(r[k]) if not isinstance(r[k], float)
+                                  else f'{r[k]:.1f}' for k in keys] +
+                                 [f"{r['metrics'].get(key, float('nan')):.4f}"
+                                  for _, key in TABLE_METRICS]) + '\n')
+    plot(tables, paths['png'],
+         f'objcon-bench {preset.name}: {preset.pool}-scene pool, {preset.labeled} '
+         f'labelled, {preset.val} val, R18, {preset.pretrain_epochs} pretraining '
+         f'epoch(s), {preset.finetune_iters} fine-tuning iterations')
     return paths

@@ -2,58 +2,179 @@
 fine-tune -> CocoMetric), the preset overrides and the report."""
 import json
 import math
+import os
 import os.path as osp
 import subprocess
 import sys
 
 import pytest
 
-from objcon.benchmark.bench import (METHODS, PRESETS, finetune_options,
+from objcon.benchmark.bench import (METHODS, PRESETS, PROTOCOLS, finetune_options,
                                     pretrain_options)
 from objcon.benchmark.report import markdown_table, summarize
 
 
 @pytest.mark.slow
-def test_smoke_preset_every_row_has_a_finite_ap(tmp_path, repo_root):
+def test_smoke_preset_every_row_and_protocol_has_a_finite_ap(tmp_path, repo_root):
     work = tmp_path / 'bench'
     # two rows at a time: each row is mostly tool start-up on one core
     cmd = [sys.executable, 'tools/bench.py', '--preset', 'smoke',
            '--work-dir', str(work), '--jobs', '2']
     proc = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True,
-                          timeout=1200)
+                          timeout=1500)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    every = PRESETS['smoke'].every_protocol_rows
     for name in METHODS:
         with open(work / 'records' / f'{name}_seed0.json') as f:
             rec = json.load(f)
-        for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP'):
-            assert math.isfinite(rec['metrics'][key]), (name, rec['metrics'])
-        assert rec['finetune_s'] > 0 and rec['jobs'] == 2
+        assert set(rec['protocols']) == (set(PROTOCOLS) if name in every
+                                         else {'labels-100'}), name
+        for protocol in rec['protocols'].values():
+            for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP'):
+                assert math.isfinite(protocol['metrics'][key]), (name, protocol)
+            assert protocol['finetune_s'] > 0
+        assert rec['jobs'] == 2
         assert (rec['pretrain_s'] > 0) == (name != 'scratch')
         # training checkpoints are removed once the row is recorded
         kept = [p.name for p in (work / f'{name}_seed0').rglob('*.pth')]
         assert kept == ([] if name == 'scratch' else ['converted.pth'])
-    # the rows that read a proposal cache wait for its selective search, each
-    # its own preset
-    for name in METHODS:
-        with open(work / 'records' / f'{name}_seed0.json') as f:
-            waited = json.load(f)['proposals_s']
-        assert (waited > 0) == (METHODS[name].proposals is not None), name
+        # the rows that read a proposal cache wait for its selective search
+        assert (rec['proposals_s'] > 0) == (METHODS[name].proposals is not None)
     table = (work / 'bench.md').read_text()
     assert 'rows ran 2 at a time' in table
-    for m in METHODS.values():
-        assert f'| {m.label} | 1 |' in table
+    for protocol in PROTOCOLS.values():
+        section = table.split(f'### {protocol.label}')[1].split('###')[0]
+        for name, m in METHODS.items():
+            runs = name in every or protocol.name == 'labels-100'
+            assert (f'| {m.label} | 1 |' in section) == runs, (protocol, name)
+    assert '| heat map, ' in table and '| grid boxes' in table
     png = (work / 'bench.png').read_bytes()
     assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 10_000
-    # the SoCo pretraining ran with the bench's proposal cache
+    csv_lines = (work / 'bench.csv').read_text().splitlines()
+    assert len(csv_lines) == 1 + len(METHODS) + len(every) * (len(PROTOCOLS) - 1)
+
+    # the self-supervised rows pretrained on the pool folder (images, no label
+    # file) and their configs name no label file; only the supervised row's does
+    from mmengine.config import Config
+    pool = work / 'pool'
+    assert not [p for p in pool.rglob('*.json')]
+    scenes = work / 'scenes'
+    for name, method in METHODS.items():
+        if method.config is None:
+            continue
+        dumped = Config.fromfile(str(work / f'{name}_seed0' / 'pretrain' /
+                                     osp.basename(method.config)))
+        if method.reads_labels:
+            assert dumped.train_dataloader.dataset.ann_file == \
+                'annotations/instances_train.json'
+            continue
+        assert dumped.train_dataloader.dataset.data_root == f'{pool}/', name
+        text = dumped.pretty_text
+        assert 'annotations' not in text and str(scenes) not in text, name
     dumped = (work / 'soco_seed0' / 'pretrain' / 'soco_r18_fpn_demo.py').read_text()
     assert str(work / 'proposals' / 'train_soco') in dumped
-    dumped = (work / 'ccop_seed0' / 'pretrain' / 'ccop_r18_fpn_demo.py').read_text()
-    assert str(work / 'proposals' / 'train_ccop') in dumped
+    # the fine-tuning of each protocol read its label subset; the frozen one
+    # froze the FPN of a row that pretrains it, and only the backbone of one
+    # that does not
+    def finetuned(name, protocol):
+        return Config.fromfile(str(work / f'{name}_seed0' / protocol /
+                                   'mask-rcnn_r18_fpn_demo.py'))
+    for name, frozen in (('soco', ['backbone', 'neck']), ('byol', ['backbone']),
+                         ('scratch', ['backbone'])):
+        cfg = finetuned(name, 'frozen')
+        assert cfg.frozen_modules == frozen, name
+        assert cfg.train_ann_file.endswith('instances_labeled_4.json')
+    cfg = finetuned('byol', 'labels-10')
+    assert cfg.train_ann_file.endswith('instances_labeled_1.json')
+    assert cfg.frozen_modules == []
 
     # a rerun finds every row done
     proc = subprocess.run(cmd + ['--dry-run'], cwd=repo_root, capture_output=True,
                           text=True, timeout=300)
     assert '0 row(s) to run' in proc.stdout, proc.stdout + proc.stderr
+
+
+def _small_bench(tmp_path, pool=20, val=4):
+    """A bench on tiny generated scenes whose pool and label folders are
+    made (no training)."""
+    from dataclasses import replace
+
+    from objcon.benchmark.bench import Bench
+    from objcon.datasets import generate_demo_scenes
+    preset = replace(PRESETS['smoke'], pool=pool, labeled=2, val=val,
+                     image_size=32)
+    data = tmp_path / 'scenes'
+    generate_demo_scenes(str(data), dict(train=pool, val=val), image_size=(32, 32))
+    bench = Bench(preset, str(tmp_path / 'work'), str(data), ['scratch'], [0])
+    bench.ensure_data(lambda msg: None)
+    return bench
+
+
+def test_pool_and_labels_are_disjoint_from_val(tmp_path):
+    """The label subsets are nested draws from the pool, no pool image is a val
+    image, and the pool folder holds no label file; each broken in turn is
+    refused."""
+    import shutil
+    bench = _small_bench(tmp_path)
+    bench.prepare_splits()
+    sets = {}
+    for key, protocol in PROTOCOLS.items():
+        with open(bench.label_file(protocol)) as f:
+            coco = json.load(f)
+        sets[key] = {i['file_name'] for i in coco['images']}
+        ids = {i['id'] for i in coco['images']}
+        assert coco['annotations'] and all(a['image_id'] in ids
+                                           for a in coco['annotations'])
+    assert len(sets['labels-10']) == 1 and len(sets['labels-100']) == 2
+    assert sets['labels-10'] < sets['labels-100'] == sets['frozen']
+    pool = bench.pool_root + '/train'
+    assert sets['labels-100'] <= set(os.listdir(pool))
+    val_dir = tmp_path / 'scenes' / 'val'
+    pool_bytes = {open(osp.join(pool, n), 'rb').read() for n in os.listdir(pool)}
+    assert not pool_bytes & {p.read_bytes() for p in val_dir.iterdir()}
+
+    # a val image copied into the pool under another name
+    leak = osp.join(pool, 'leak.jpg')
+    shutil.copy(val_dir / sorted(os.listdir(val_dir))[0], leak)
+    with pytest.raises(ValueError, match='also val images'):
+        bench.check_splits()
+    os.remove(leak)
+    bench.check_splits()
+    # a label file in reach of the self-supervised rows
+    with open(osp.join(pool, 'instances.json'), 'w') as f:
+        f.write('{}')
+    with pytest.raises(ValueError, match='label files'):
+        bench.check_splits()
+    os.remove(osp.join(pool, 'instances.json'))
+    # a label subset naming an image outside the pool
+    path = bench.label_file(PROTOCOLS['labels-10'])
+    with open(path) as f:
+        coco = json.load(f)
+    coco['images'][0]['file_name'] = 'elsewhere.jpg'
+    with open(path, 'w') as f:
+        json.dump(coco, f)
+    with pytest.raises(ValueError, match='outside the pool'):
+        bench.check_splits()
+
+
+def test_scenes_of_another_size_are_refused(tmp_path):
+    from dataclasses import replace
+
+    from objcon.benchmark.bench import Bench
+    bench = _small_bench(tmp_path)
+    other = Bench(replace(bench.preset, pool=30), str(tmp_path / 'w2'), bench.data,
+                  ['scratch'], [0])
+    with pytest.raises(ValueError, match='wants 30'):
+        other.ensure_data(lambda msg: None)
+
+
+def test_a_pool_smaller_than_ten_times_the_labels_is_refused(tmp_path):
+    from dataclasses import replace
+
+    from objcon.benchmark.bench import Bench
+    with pytest.raises(ValueError, match='at least 10x'):
+        Bench(replace(PRESETS['smoke'], pool=39, labeled=4), str(tmp_path / 'w'),
+              str(tmp_path / 'd'), ['scratch'], [0])
 
 
 def _load_with_options(path, options):
@@ -82,38 +203,55 @@ def _view_sizes(node):
     return []
 
 
-@pytest.mark.parametrize('name', [n for n, m in METHODS.items() if m.config])
-def test_gpu_preset_overrides_reach_the_view_transforms(name, repo_root):
+@pytest.mark.parametrize('name', [n for n, m in METHODS.items()
+                                  if m.config and not m.reads_labels])
+def test_preset_view_sizes_reach_the_view_transforms(name, repo_root):
     """The preset's view sizes are named variables of each method's config:
     they land on its crop transforms, not on a new key next to them."""
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=False)
-    method, preset = METHODS[name], PRESETS['gpu']
+    # the smoke preset's 64 px views differ from every demo config's own
+    method, preset = METHODS[name], PRESETS['smoke']
     path = osp.join(repo_root, method.config)
     before = _load_with_options(path, [])
     cfg = _load_with_options(path, pretrain_options(method, preset))
     assert method.views
-    expected = {round(224 * rel) for rel in method.views.values()}
+    v = preset.view_size
+    expected = {round(v * rel) for rel in method.views.values()}
     for key, rel in method.views.items():
         assert key in before, f'{key} is not a variable of {method.config}'
-        assert cfg[key] == round(224 * rel)
+        assert cfg[key] == round(v * rel)
     pipeline = cfg.train_dataloader.dataset.pipeline
     assert set(_view_sizes(pipeline)) == expected
     assert set(_view_sizes(before.train_dataloader.dataset.pipeline)) != expected
     if method.heatmap_warmup:
         assert cfg.model.proposal_generator.warmup_iters == round(
-            0.25 * preset.pretrain_epochs * (4000 // 16))
+            0.25 * preset.pretrain_epochs * (preset.pool // 16))
     assert cfg.train_dataloader.batch_size == preset.pretrain_batch
 
 
-def test_finetune_options_resize_train_and_test(repo_root):
-    cfg = _load_with_options(
-        osp.join(repo_root, 'configs/benchmarks/mask-rcnn_r18_fpn_demo.py'),
-        finetune_options(PRESETS['gpu']))
+def test_finetune_options_reach_the_detector_config(tmp_path, repo_root):
+    """Resize, label file and frozen modules are named variables of the
+    fine-tuning config; the supervised row trains it at the views' size."""
+    preset, path = PRESETS['gpu'], osp.join(
+        repo_root, 'configs/benchmarks/mask-rcnn_r18_fpn_demo.py')
+    labels = str(tmp_path / 'labels.json')
+    cfg = _load_with_options(path, finetune_options(
+        preset, METHODS['soco'], PROTOCOLS['frozen'], labels))
     resizes = [t for t in cfg.train_dataloader.dataset.pipeline +
                cfg.test_dataloader.dataset.pipeline if t.type == 'Resize']
     assert len(resizes) == 2
-    assert all(tuple(t.scale) == (512, 512) for t in resizes)
+    assert all(tuple(t.scale) == (256, 256) for t in resizes)
+    assert cfg.train_dataloader.dataset.ann_file == labels
+    hooks = [h for h in cfg.custom_hooks if h.type.endswith('FreezeModulesHook')]
+    assert [list(h.modules) for h in hooks] == [['backbone', 'neck']]
+    cfg = _load_with_options(path, finetune_options(
+        preset, METHODS['byol'], PROTOCOLS['labels-10'], labels))
+    assert not [h for h in cfg.custom_hooks
+                if h.type.endswith('FreezeModulesHook') and h.modules]
+    cfg = _load_with_options(path, pretrain_options(METHODS['supervised'], preset))
+    assert cfg.train_dataloader.batch_size == preset.pretrain_batch
+    assert tuple(cfg.train_dataloader.dataset.pipeline[2].scale) == (128, 128)
 
 
 def test_summary_mean_and_sample_std():
@@ -207,18 +345,19 @@ def test_concurrent_rows_split_the_cores_and_check_their_arguments(
     two = Bench(smoke, work, data, ['scratch'], [0], jobs=2)
     assert two.job_env(0)['OMP_NUM_THREADS'] == two.job_env(1)['OMP_NUM_THREADS'] \
         == '4'
+    assert two.job_env(1, '/pool')['OBJCON_DEMO_ROOT'] == '/pool'
     one = Bench(smoke, work, data, ['scratch'], [0])
     assert one.job_env(0) is one.env
     with pytest.raises(ValueError, match='jobs must be >= 1'):
         Bench(smoke, work, data, ['scratch'], [0], jobs=0)
     with pytest.raises(ValueError, match='gpus == 1'):
         Bench(smoke, work, data, ['scratch'], [0], jobs=2, gpus=2)
-    # on a GPU machine a job is pinned to one of the visible GPUs
+    # on a GPU machine a job is pinned to one of the visible GPUs, round robin
     monkeypatch.setattr(bench_module, '_visible_gpus', lambda: ['3', '5'])
-    pinned = Bench(smoke, work, data, ['scratch'], [0], jobs=2)
-    assert [pinned.job_env(s)['CUDA_VISIBLE_DEVICES'] for s in (0, 1)] == ['3', '5']
-    with pytest.raises(ValueError, match='visible GPUs'):
-        Bench(smoke, work, data, ['scratch'], [0], jobs=3)
+    pinned = Bench(smoke, work, data, ['scratch'], [0], jobs=4)
+    assert [pinned.job_env(s)['CUDA_VISIBLE_DEVICES'] for s in range(4)] == \
+        ['3', '5', '3', '5']
+    assert pinned.job_env(3)['OMP_NUM_THREADS'] == '2'
 
 
 def test_a_failing_concurrent_row_stops_the_bench(tmp_path, monkeypatch):
@@ -229,17 +368,18 @@ def test_a_failing_concurrent_row_stops_the_bench(tmp_path, monkeypatch):
                   ['scratch', 'byol', 'mocov2', 'soco'], [0], jobs=2)
     started = []
 
-    def run_row(name, seed, proposal_seconds, log, env=None):
+    def run_row(name, seed, proposal_seconds, log, slot=0):
         started.append(name)
         if name == 'scratch':
             raise StepFailed('exit 1: scratch')
         import time
         time.sleep(0.2)
-        return dict(method=name, seed=seed, metrics={})
+        return dict(method=name, seed=seed, protocols={})
 
     monkeypatch.setattr(bench, 'run_row', run_row)
     monkeypatch.setattr(bench, 'ensure_data', lambda log: 0.)
     monkeypatch.setattr(bench, 'ensure_proposals', lambda source, log: 0.)
+    monkeypatch.setattr(bench, 'prepare_splits', lambda: None)
     with pytest.raises(StepFailed, match='scratch'):
         bench.run(log=lambda msg: None)
     assert 'soco' not in started and len(started) <= 3
