@@ -185,11 +185,11 @@ PRESETS = {p.name: p for p in [
            heatmap_recall_seeds=1,
            every_protocol_rows=('scratch', 'byol', 'soco')),
     # this machine (2 CPU cores, --jobs 2): <= 90 minutes for 11 rows x 3 seeds x
-    # 3 protocols, so short: 50 pretraining and 50 fine-tuning iterations; at
+    # 3 protocols, so short: 40 pretraining and 40 fine-tuning iterations; at
     # most 100 RPN proposals per test image (the config: 300), fewer RoIs to
     # classify and mask in each val loop.
-    Preset('cpu', pool=800, labeled=80, val=50, image_size=128, view_size=64,
-           pretrain_epochs=1, finetune_iters=50, seeds=(0, 1, 2),
+    Preset('cpu', pool=640, labeled=64, val=40, image_size=128, view_size=64,
+           pretrain_epochs=1, finetune_iters=40, seeds=(0, 1, 2),
            data='data/bench_cpu',
            finetune_extra=('model.test_cfg.rpn.max_per_img=100', )),
     # one GPU, 16 cores (--jobs 8 rows share it): sized for 8 minutes; not yet run
