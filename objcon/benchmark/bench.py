@@ -627,14 +627,29 @@ class Bench:
         return out
 
 
+# CocoMetric's keys the report reads
+AP_KEYS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75', 'coco/segm_mAP',
+           'coco/segm_mAP_50', 'coco/segm_mAP_75')
+
+
 def protocol_records(records: Sequence[dict], protocol: str) -> List[dict]:
     """One protocol's view of the records: each with that protocol's
-    ``metrics`` and ``finetune_s`` (rows without it are left out)."""
+    ``metrics`` and ``finetune_s`` (rows without it are left out).
+
+    A fine-tuned detector with no detection above the test threshold leaves
+    CocoMetric nothing to evaluate (mmdet logs "The testing results of the
+    whole dataset is empty" and returns no metric): its AP is 0, which is
+    what COCO's evaluation gives for objects that no detection finds, and the
+    record is marked ``no_detections``.
+    """
     out = []
     for r in records:
         if protocol in r.get('protocols', {}):
             flat = {k: v for k, v in r.items() if k != 'protocols'}
             flat.update(r['protocols'][protocol])
+            if not flat['metrics']:
+                flat['metrics'] = dict.fromkeys(AP_KEYS, 0.)
+                flat['no_detections'] = True
             out.append(flat)
     return out
 

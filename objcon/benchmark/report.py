@@ -245,6 +245,11 @@ def write_report(records: Sequence[dict], out_dir: str, preset: Preset,
                 f"{r['label']}: " + ', '.join(
                     f'{100 * b:.1f}/{100 * m:.1f}'
                     for b, m in zip(r['APbb'][2], r['APmk'][2])) for r in rows) + '\n')
+            empty = [f"{r['label']} seed {r['seed']}" for r in recs
+                     if r.get('no_detections')]
+            if empty:
+                f.write('\nNo detection above the test threshold (AP 0): ' +
+                        ', '.join(empty) + '.\n')
             f.write('\n' + ordering_statement(recs) + '\n\n')
         if heatmap is not None:
             f.write(heatmap_recall_table(heatmap))

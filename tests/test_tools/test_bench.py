@@ -383,3 +383,26 @@ def test_a_failing_concurrent_row_stops_the_bench(tmp_path, monkeypatch):
     with pytest.raises(StepFailed, match='scratch'):
         bench.run(log=lambda msg: None)
     assert 'soco' not in started and len(started) <= 3
+
+
+def test_a_detector_without_detections_scores_ap_0_and_is_named(tmp_path):
+    """CocoMetric returns no metric when no detection passes the threshold (a
+    frozen random backbone after a short run): the row scores 0, not nan, and
+    the report says which row and seed it was."""
+    from objcon.benchmark.bench import protocol_records
+    from objcon.benchmark.report import write_report
+
+    def record(method, seed, metrics):
+        return dict(method=method, label=method.upper(), kind='image', seed=seed,
+                    pretrain_s=0., convert_s=0., proposals_s=0.,
+                    protocols={'frozen': dict(metrics=metrics, finetune_s=1.)})
+    ap = {'coco/bbox_mAP': 0.02, 'coco/bbox_mAP_50': 0.05, 'coco/segm_mAP': 0.01}
+    records = [record('scratch', 0, {}), record('byol', 0, ap)]
+    flat = protocol_records(records, 'frozen')
+    assert flat[0]['no_detections'] and flat[0]['metrics']['coco/bbox_mAP'] == 0.
+    assert 'no_detections' not in flat[1] and flat[1]['metrics'] == ap
+    assert protocol_records(records, 'labels-10') == []
+    paths = write_report(records, str(tmp_path), PRESETS['smoke'])
+    text = open(paths['md']).read()
+    assert '| SCRATCH | 1 | 0.0 |' in text and 'nan' not in text
+    assert 'No detection above the test threshold (AP 0): SCRATCH seed 0.' in text
