@@ -192,9 +192,11 @@ PRESETS = {p.name: p for p in [
            pretrain_epochs=1, finetune_iters=40, seeds=(0, 1, 2),
            data='data/bench_cpu',
            finetune_extra=('model.test_cfg.rpn.max_per_img=100', )),
-    # one GPU, 16 cores (--jobs 8 rows share it): sized for 8 minutes; not yet run
-    Preset('gpu', pool=2000, labeled=200, val=200, image_size=256, view_size=128,
-           pretrain_epochs=2, finetune_iters=300, seeds=(0, 1, 2),
+    # one GPU, 16 cores, 8 rows at a time sharing it: 165 tool runs of ~10 s
+    # start-up each leave ~15 s of work per run for 8 minutes (an estimate: not
+    # yet run on a GPU)
+    Preset('gpu', pool=1600, labeled=160, val=100, image_size=192, view_size=96,
+           pretrain_epochs=1, finetune_iters=150, seeds=(0, 1, 2),
            data='data/bench_gpu'),
     # a GPU day: SoCo's 224 px views on 512 px scenes
     Preset('gpu-long', pool=20000, labeled=2000, val=500, image_size=512,

@@ -241,7 +241,7 @@ def test_finetune_options_reach_the_detector_config(tmp_path, repo_root):
     resizes = [t for t in cfg.train_dataloader.dataset.pipeline +
                cfg.test_dataloader.dataset.pipeline if t.type == 'Resize']
     assert len(resizes) == 2
-    assert all(tuple(t.scale) == (256, 256) for t in resizes)
+    assert all(tuple(t.scale) == (192, 192) for t in resizes)
     assert cfg.train_dataloader.dataset.ann_file == labels
     hooks = [h for h in cfg.custom_hooks if h.type.endswith('FreezeModulesHook')]
     assert [list(h.modules) for h in hooks] == [['backbone', 'neck']]
@@ -251,7 +251,7 @@ def test_finetune_options_reach_the_detector_config(tmp_path, repo_root):
                 if h.type.endswith('FreezeModulesHook') and h.modules]
     cfg = _load_with_options(path, pretrain_options(METHODS['supervised'], preset))
     assert cfg.train_dataloader.batch_size == preset.pretrain_batch
-    assert tuple(cfg.train_dataloader.dataset.pipeline[2].scale) == (128, 128)
+    assert tuple(cfg.train_dataloader.dataset.pipeline[2].scale) == (96, 96)
 
 
 def test_summary_mean_and_sample_std():
