@@ -18,7 +18,6 @@ configs through ``--cfg-options`` of their named variables.
 The run is resumable: a finished (method, seed) leaves a JSON record in
 ``<work_dir>/records`` and is skipped when the bench runs again.
 """
-import hashlib
 import json
 import os
 import os.path as osp
@@ -414,11 +413,13 @@ class Bench:
         Raises:
             ValueError: With the offending files.
         """
+        from objcon.proposals import content_digest
+
         def digests(folder, names):
             out = {}
             for name in names:
                 with open(osp.join(folder, name), 'rb') as f:
-                    out[hashlib.sha1(f.read()).hexdigest()] = name
+                    out[content_digest(f.read())] = name
             return out
         pool_dir = osp.join(self.pool_root, 'train')
         pool = digests(pool_dir, sorted(os.listdir(pool_dir)))
