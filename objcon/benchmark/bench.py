@@ -211,7 +211,9 @@ TRACKS = {t.name: t for t in [
           (('APbb', 'coco/bbox_mAP'), ('APbb50', 'coco/bbox_mAP_50'),
            ('APbb75', 'coco/bbox_mAP_75')),
           preset_changes=dict(
-              smoke=dict(_DETR_NO_EXTRA, every_protocol_rows=()),
+              # 64-px scenes: a quarter of the pixels (CI's time budget)
+              smoke=dict(_DETR_NO_EXTRA, every_protocol_rows=(), image_size=64,
+                         view_size=32),
               cpu=dict(_DETR_NO_EXTRA, finetune_iters=120))),
 ]}
 

@@ -8,9 +8,10 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
-from objcon.benchmark.bench import (METHODS, PRESETS, PROTOCOLS, finetune_options,
-                                    pretrain_options)
+from objcon.benchmark.bench import (METHODS, PRESETS, PROTOCOLS, TRACKS,
+                                    finetune_options, pretrain_options)
 from objcon.benchmark.report import markdown_table, summarize
 
 
@@ -24,7 +25,9 @@ def test_smoke_preset_every_row_and_protocol_has_a_finite_ap(tmp_path, repo_root
                           timeout=1500)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     every = PRESETS['smoke'].every_protocol_rows
-    for name in METHODS:
+    # the default track's rows (the Deformable DETR track has its own test)
+    rows = {n: METHODS[n] for n in TRACKS['mask-rcnn'].methods}
+    for name in rows:
         with open(work / 'records' / f'{name}_seed0.json') as f:
             rec = json.load(f)
         assert set(rec['protocols']) == (set(PROTOCOLS) if name in every
@@ -44,14 +47,14 @@ def test_smoke_preset_every_row_and_protocol_has_a_finite_ap(tmp_path, repo_root
     assert 'rows ran 2 at a time' in table
     for protocol in PROTOCOLS.values():
         section = table.split(f'### {protocol.label}')[1].split('###')[0]
-        for name, m in METHODS.items():
+        for name, m in rows.items():
             runs = name in every or protocol.name == 'labels-100'
             assert (f'| {m.label} | 1 |' in section) == runs, (protocol, name)
     assert '| heat map, ' in table and '| grid boxes' in table
     png = (work / 'bench.png').read_bytes()
     assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 10_000
     csv_lines = (work / 'bench.csv').read_text().splitlines()
-    assert len(csv_lines) == 1 + len(METHODS) + len(every) * (len(PROTOCOLS) - 1)
+    assert len(csv_lines) == 1 + len(rows) + len(every) * (len(PROTOCOLS) - 1)
 
     # the self-supervised rows pretrained on the pool folder (images, no label
     # file) and their configs name no label file; only the supervised row's does
@@ -59,7 +62,7 @@ def test_smoke_preset_every_row_and_protocol_has_a_finite_ap(tmp_path, repo_root
     pool = work / 'pool'
     assert not [p for p in pool.rglob('*.json')]
     scenes = work / 'scenes'
-    for name, method in METHODS.items():
+    for name, method in rows.items():
         if method.config is None:
             continue
         dumped = Config.fromfile(str(work / f'{name}_seed0' / 'pretrain' /
@@ -248,7 +251,6 @@ def test_preset_view_sizes_reach_the_view_transforms(name, repo_root):
 def test_detr_track_finetune_options_reach_its_config(tmp_path, repo_root):
     """The Deformable DETR track's preset sizes and label file land on its
     fine-tuning config's resizes and train dataset."""
-    from objcon.benchmark.bench import TRACKS
     track = TRACKS['deformable-detr']
     preset = track.preset(PRESETS['gpu'])
     labels = str(tmp_path / 'labels.json')
@@ -268,7 +270,7 @@ def test_a_track_refuses_rows_and_protocols_it_does_not_support(tmp_path):
     """Deformable DETR's config has no frozen modules: its rows refuse the
     frozen protocol, and a track refuses another track's rows; both with the
     reason, before any work."""
-    from objcon.benchmark.bench import TRACKS, Bench
+    from objcon.benchmark.bench import Bench
     work, data = str(tmp_path / 'w'), str(tmp_path / 'd')
     smoke = PRESETS['smoke']
     with pytest.raises(ValueError, match=r"does not support protocol\(s\) "
@@ -503,7 +505,8 @@ def test_the_frozen_target_is_pretrained_once_a_seed_under_concurrency(
     for seed in (0, 1):
         target = osp.join(bench.target_dir('byol', seed), 'byol.pth')
         assert open(target).read().endswith('byol_r18_demo.py')
-        given = [o for name, s, opts in calls if s == seed and name != 'byol_r18_demo.py'
+        given = [o for name, s, opts in calls
+                 if s == seed and name != 'byol_r18_demo.py'
                  for o in opts if o.startswith('target_checkpoint=')]
         assert given == [f'target_checkpoint={target}'] * 2
         recs = [r for r in records if r['seed'] == seed]
@@ -522,7 +525,6 @@ def test_rows_compare_with_their_own_tracks_scratch(tmp_path):
     """A Deformable DETR report pairs each row with the DETR scratch, never
     with the Mask R-CNN scratch or BYOL; its table has box metrics only and
     the shared target's time once a row."""
-    from objcon.benchmark.bench import TRACKS
     from objcon.benchmark.report import write_report
 
     def record(method, seed, ap, **extra):
@@ -545,8 +547,8 @@ def test_rows_compare_with_their_own_tracks_scratch(tmp_path):
     assert head == ('| method | seeds | APbb | APbb50 | APbb75 | APbb - DETR-SCRATCH '
                     '[95 % CI] | pretrain min | fine-tune min | proposal precompute '
                     'min | frozen target min |')
-    assert '| DETREG | 3 | 18.0 ± 6.0 | 18.0 ± 6.0 | 18.0 ± 6.0 | +3.0 [+0.5, +5.5] ' \
-        '| 1.0 | 1.0 | 0.0 | 2.0 |' in text
+    assert ('| DETREG | 3 | 18.0 ± 6.0 | 18.0 ± 6.0 | 18.0 ± 6.0 | '
+            '+3.0 [+0.5, +5.5] | 1.0 | 1.0 | 0.0 | 2.0 |') in text
     assert 'DETREG is above DETR-SCRATCH' in text
     for other in ('SCRATCH', 'BYOL'):
         assert f'above {other}' not in text and f'below {other}' not in text
@@ -578,3 +580,64 @@ def test_a_detector_without_detections_scores_ap_0_and_is_named(tmp_path):
     text = open(paths['md']).read()
     assert '| SCRATCH | 1 | 0.0 |' in text and 'nan' not in text
     assert 'No detection above the test threshold (AP 0): SCRATCH seed 0.' in text
+
+
+@pytest.mark.slow
+def test_smoke_preset_deformable_detr_track(tmp_path, repo_root):
+    """The transformer-detector track end to end (scratch, DETReg, UP-DETR;
+    64-px scenes, 2 fine-tuning iterations): the BYOL target pretrained once
+    and given to both pretrainers, the preset's sizes in their configs, the
+    conversions checked by loading, reports against the track's scratch."""
+    from mmengine.config import Config
+
+    track = TRACKS['deformable-detr']
+    work = tmp_path / 'bench'
+    cmd = [sys.executable, 'tools/bench.py', '--preset', 'smoke', '--track',
+           track.name, '--work-dir', str(work), '--jobs', '2']
+    proc = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    records = {}
+    for name in track.methods:
+        with open(work / 'records' / f'{name}_seed0.json') as f:
+            records[name] = rec = json.load(f)
+        assert rec['track'] == track.name and set(rec['protocols']) == {'labels-100'}
+        metrics = rec['protocols']['labels-100']['metrics']
+        for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75'):
+            assert math.isfinite(metrics[key]), (name, metrics)
+        kept = [p.name for p in (work / f'{name}_seed0').rglob('*.pth')]
+        assert kept == ([] if name == 'detr-scratch' else ['converted.pth'])
+    # one BYOL pretraining, kept, its one time in both rows that use it
+    target = work / 'targets' / 'byol_seed0' / 'byol.pth'
+    assert [p.name for p in (work / 'targets').rglob('*.pth')] == ['byol.pth']
+    assert records['detreg']['target_s'] == records['updetr']['target_s'] > 0
+    assert 'target_s' not in records['detr-scratch']
+    assert records['detreg']['proposals_s'] > 0
+    for name, config in (('detreg', 'detreg_deformable-detr_r18_demo.py'),
+                         ('updetr', 'updetr_detr_r18_demo.py')):
+        cfg = Config.fromfile(str(work / f'{name}_seed0' / 'pretrain' / config))
+        assert cfg.target_checkpoint == str(target)
+        assert cfg.crop_size == 32 and cfg.train_dataloader.batch_size == 16
+        assert [tuple(s) for s in cfg.image_scales] == [(48, 1333), (56, 1333),
+                                                        (64, 1333)]
+        assert cfg.data_root == f'{work / "pool"}/'
+        log = (work / f'{name}_seed0' / 'logs' / 'convert.log').read_text()
+        assert '0 missing, 0 unexpected' in log
+    assert 'head 136 tensors' in (work / 'detreg_seed0' / 'logs' /
+                                  'convert.log').read_text()
+    # both pretrainers keep their backbone frozen at the target's weights:
+    # UP-DETR transfers exactly BYOL's backbone
+    state = torch.load(work / 'updetr_seed0' / 'converted.pth', weights_only=False)
+    state = state.get('state_dict', state)
+    given = torch.load(target, weights_only=False)['state_dict']
+    keys = [k for k in state if k.startswith('backbone.')]
+    assert len(keys) == 120 and all(torch.equal(state[k], given[k]) for k in keys)
+    cfg = Config.fromfile(str(work / 'detreg_seed0' / 'labels-100' /
+                              'deformable-detr_r18_demo.py'))
+    assert cfg.train_ann_file.endswith('instances_labeled_4.json')
+    assert tuple(cfg.image_size) == (64, 64)
+    table = (work / 'bench.md').read_text()
+    assert '| APbb - Deformable DETR from scratch [95 % CI] |' in table
+    assert 'BYOL (mmpretrain) [95 %' not in table and 'APmk' not in table
+    assert '| frozen target min |' in table
+    assert (work / 'bench.png').read_bytes()[:4] == b'\x89PNG'
