@@ -211,8 +211,7 @@ def plot(tables: Dict[str, List[dict]], out: str, title: str = '') -> str:
     time_ax.legend(handles=[Line2D([], [], marker=m, ls='', color='k', label=name)
                             for name, m in zip(tables, PROTOCOL_MARKERS)],
                    fontsize=7)
-    time_ax.set_xlabel('pretraining + proposal precompute (+ frozen target) '
-                       'wall time (min)')
+    time_ax.set_xlabel('pretraining + proposals (+ target) wall time (min)')
     time_ax.set_ylabel('box AP (val, x100)')
     time_ax.set_title('box AP against pretraining cost', fontsize=9)
     time_ax.grid(alpha=0.3)
