@@ -6,6 +6,7 @@
 #   python tools/convert_to_mmdet.py PRETRAIN.pth detreg_mmdet.pth --part head \
 #       --config configs/benchmarks/deformable-detr_r18_demo.py
 #   python tools/train.py ... --cfg-options load_from=detreg_mmdet.pth
+# Named variables (--cfg-options NAME=VALUE): image_size, train_ann_file.
 _base_ = [
     'mmdet::deformable_detr/deformable-detr_r50_16xb2-50e_coco.py',
     '../_base_/models/deformable-detr_r18_demo.py',
@@ -18,6 +19,9 @@ metainfo = dict(
     palette=[(220, 20, 60), (0, 130, 200), (60, 180, 75), (255, 225, 25),
              (145, 30, 180), (245, 130, 48)])
 image_size = (256, 256)
+# The training labels; an absolute path (e.g. a label subset) is used as given,
+# a relative one is under data_root.
+train_ann_file = 'annotations/instances_train.json'
 
 model = dict(
     _base_.deformable_detr_r18_demo,
@@ -48,7 +52,7 @@ train_dataloader = dict(
     persistent_workers=False,
     dataset=dict(
         data_root=data_root, metainfo=metainfo,
-        ann_file='annotations/instances_train.json',
+        ann_file=train_ann_file,
         data_prefix=dict(img='train/'), pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=4,

@@ -8,16 +8,19 @@ images, at most a tenth of the pool) and its first tenth are the fine-tuning
 labels; ``val`` is held out for evaluation. :meth:`Bench.check_splits` refuses
 a pool or label set that shares an image (by content) with ``val``.
 
-Every row pretrains a ResNet-18 for the same budget (same images seen, same view
-resolution), is converted for mmdet and then fine-tuned and evaluated under each
-protocol of :data:`PROTOCOLS` (mmdet's Mask R-CNN; CocoMetric on val in the
-fine-tuning run's own val loop). Each step is the user's own tool (see
+Every row pretrains a ResNet-18 (or, DETReg, a whole Deformable DETR) for the
+same budget (same images seen, same view resolution), is converted for mmdet and
+then fine-tuned and evaluated under each protocol of its :class:`Track`: the
+detector every row of a track fine-tunes (mmdet's Mask R-CNN, or Deformable DETR;
+CocoMetric on val in the fine-tuning run's own val loop). A work dir holds one
+track. Each step is the user's own tool (see
 :mod:`.pipeline`); a preset only chooses lengths, sizes and seeds, and changes the
 configs through ``--cfg-options`` of their named variables.
 
 The run is resumable: a finished (method, seed) leaves a JSON record in
 ``<work_dir>/records`` and is skipped when the bench runs again.
 """
+import fcntl
 import json
 import os
 import os.path as osp
@@ -25,12 +28,14 @@ import queue
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .pipeline import convert, finetune, pretrain, run_tool, tool_env
 
 FINETUNE_CONFIG = 'configs/benchmarks/mask-rcnn_r18_fpn_demo.py'
+DETR_FINETUNE_CONFIG = 'configs/benchmarks/deformable-detr_r18_demo.py'
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,13 @@ class Method:
         heatmap_warmup (bool): Scale the heat-map warm-up with the schedule.
         kind (str): 'object', 'image', 'supervised' or 'none' (plot colour).
             Only a 'supervised' row reads labels (the pool's, never val's).
+        track (str): The :data:`TRACKS` key of the detector it fine-tunes.
+        image_scales (tuple): Pretraining image scales (the config's named
+            ``image_scales``) relative to the preset's image size; () = the
+            config has none.
+        target (str, optional): The row whose pretraining checkpoint (same
+            seed) is this row's frozen target network (``target_checkpoint``):
+            pretrained once per seed in the work dir (:meth:`Bench.ensure_target`).
     """
     name: str
     label: str
@@ -60,6 +72,9 @@ class Method:
     views: Dict[str, float] = field(default_factory=dict)
     heatmap_warmup: bool = False
     kind: str = 'image'
+    track: str = 'mask-rcnn'
+    image_scales: Tuple[float, ...] = ()
+    target: Optional[str] = None
 
     @property
     def reads_labels(self) -> bool:
@@ -95,6 +110,23 @@ METHODS = {m.name: m for m in [
            views=dict(view_size=1, patch_size=36 / 128)),
     Method('detcon', 'DetCon (FH masks)', 'configs/objcon/detcon_r18_demo.py',
            proposals='detcon', views=dict(view_size=1), kind='object'),
+    # The Deformable DETR track. DETReg pretrains the whole detector: all of it
+    # but the class layers transfers. UP-DETR pretrains mmdet's DETR, whose
+    # transformer does not fit Deformable DETR's (single-scale, no deformable
+    # attention), so only its backbone transfers, and UP-DETR keeps its
+    # backbone frozen at the target's weights (as the reference does): what it
+    # gives Deformable DETR is its frozen BYOL target's backbone.
+    Method('detr-scratch', 'Deformable DETR from scratch', None, part='-',
+           kind='none', track='deformable-detr'),
+    Method('detreg', 'DETReg (selective search)',
+           'configs/objcon/detreg_deformable-detr_r18_demo.py', part='head',
+           proposals='detreg', views=dict(crop_size=1), kind='object',
+           track='deformable-detr', image_scales=(0.75, 0.875, 1.0),
+           target='byol'),
+    Method('updetr', 'UP-DETR (backbone only)',
+           'configs/objcon/updetr_detr_r18_demo.py', views=dict(crop_size=1),
+           kind='object', track='deformable-detr',
+           image_scales=(0.75, 0.875, 1.0), target='byol'),
 ]}
 
 
@@ -127,6 +159,66 @@ PROTOCOLS = {p.name: p for p in [
 
 
 @dataclass(frozen=True)
+class Track:
+    """The detector a set of rows fine-tunes, and how their results compare.
+
+    Args:
+        name (str): Key (``--track``; records, settings).
+        label (str): What logs and the report call the detector.
+        finetune_config (str): The fine-tuning config (named variables
+            ``image_size``, ``train_ann_file``; ``frozen_modules`` where
+            ``frozen`` is among ``protocols``).
+        protocols (tuple): Keys of :data:`PROTOCOLS` the config supports.
+        references (tuple): Rows every other row is compared with, seed by
+            seed (the first is the track's scratch).
+        metrics (tuple): (column, CocoMetric key) of the report's table; every
+            key must be in each fine-tuning's metrics.
+        preset_changes (dict): Preset name -> fields of that preset this
+            track runs with (lengths the detector needs, options it takes).
+    """
+    name: str
+    label: str
+    finetune_config: str
+    protocols: Tuple[str, ...]
+    references: Tuple[str, ...]
+    metrics: Tuple[Tuple[str, str], ...]
+    preset_changes: Dict[str, Dict[str, object]] = field(default_factory=dict)
+
+    @property
+    def methods(self) -> List[str]:
+        """Its rows, keys of :data:`METHODS`."""
+        return [n for n, m in METHODS.items() if m.track == self.name]
+
+    def preset(self, preset: 'Preset') -> 'Preset':
+        """``preset`` as this track runs it."""
+        return replace(preset, **self.preset_changes.get(preset.name, {}))
+
+
+_DETR_NO_EXTRA = dict(finetune_extra=())
+TRACKS = {t.name: t for t in [
+    Track('mask-rcnn', 'Mask R-CNN', FINETUNE_CONFIG, tuple(PROTOCOLS),
+          ('scratch', 'byol'),
+          (('APbb', 'coco/bbox_mAP'), ('APbb50', 'coco/bbox_mAP_50'),
+           ('APmk', 'coco/segm_mAP'))),
+    # Boxes only. No frozen protocol: the Deformable DETR config has no
+    # frozen_modules, and a frozen random backbone under a transformer trained
+    # for minutes is not a protocol the DETR papers report. The presets'
+    # finetune_extra are Mask R-CNN test options; Deformable DETR learns slower
+    # than Mask R-CNN, so the cpu run fine-tunes 3x longer (timed: 0.93 s an
+    # iteration of 4 images at 128 px on one core).
+    Track('deformable-detr', 'Deformable DETR', DETR_FINETUNE_CONFIG,
+          ('labels-10', 'labels-100'), ('detr-scratch', ),
+          (('APbb', 'coco/bbox_mAP'), ('APbb50', 'coco/bbox_mAP_50'),
+           ('APbb75', 'coco/bbox_mAP_75')),
+          preset_changes=dict(
+              # 64-px scenes: a quarter of the pixels (CI's time budget)
+              smoke=dict(_DETR_NO_EXTRA, every_protocol_rows=(), image_size=64,
+                         view_size=32),
+              cpu=dict(_DETR_NO_EXTRA, finetune_iters=120))),
+]}
+
+
+@dataclass(frozen=True)
 class Preset:
     """Sizes and lengths of a bench run.
 
@@ -153,6 +245,8 @@ class Preset:
             protocol. Otherwise only these rows do, and the others run
             ``labels-100`` alone (the smoke preset: every row and every
             protocol end to end, without the whole cross product).
+
+    A :class:`Track` may change a preset's fields (``Track.preset``).
     """
     name: str
     pool: int
@@ -212,6 +306,11 @@ def pretrain_options(method: Method, preset: Preset) -> List[str]:
         return [f'image_size=({v},{v})',
                 f'train_dataloader.batch_size={preset.pretrain_batch}']
     opts = [f'{key}={round(v * rel)}' for key, rel in method.views.items()]
+    if method.image_scales:
+        # (short side, long-side cap): the scenes are square
+        scales = ','.join(f'({round(preset.image_size * rel)},1333)'
+                          for rel in method.image_scales)
+        opts.append(f'image_scales=[{scales}]')
     opts.append(f'train_dataloader.batch_size={preset.pretrain_batch}')
     if method.heatmap_warmup:
         opts.append(f'model.proposal_generator.warmup_iters='
@@ -265,7 +364,9 @@ class Bench:
             ``gpus == 1``. Rows that share the machine take longer: their
             times compare only with rows of a run with the same ``jobs``, which
             records keep.
-        protocols (Sequence[str]): Keys of :data:`PROTOCOLS`.
+        protocols (Sequence[str], optional): Keys of :data:`PROTOCOLS`, among
+            the track's. Defaults to all of the track's.
+        track (str): Key of :data:`TRACKS`; every row must be one of its.
     """
     preset: Preset
     work_dir: str
@@ -275,9 +376,14 @@ class Bench:
     gpus: int = 1
     keep_checkpoints: bool = False
     jobs: int = 1
-    protocols: Sequence[str] = tuple(PROTOCOLS)
+    protocols: Optional[Sequence[str]] = None
+    track: str = 'mask-rcnn'
 
     def __post_init__(self):
+        if self.track not in TRACKS:
+            raise ValueError(f'unknown track {self.track!r}; known: {list(TRACKS)}')
+        if self.protocols is None:
+            self.protocols = TRACKS[self.track].protocols
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown:
             raise ValueError(f'unknown method(s) {unknown}; known: {list(METHODS)}')
@@ -285,6 +391,19 @@ class Bench:
         if unknown:
             raise ValueError(f'unknown protocol(s) {unknown}; known: '
                              f'{list(PROTOCOLS)}')
+        track = TRACKS[self.track]
+        other = [m for m in self.methods if METHODS[m].track != self.track]
+        if other:
+            raise ValueError(
+                f'row(s) {other} fine-tune another detector than the '
+                f'{self.track} track\'s; its rows: {track.methods} (--track '
+                f'{METHODS[other[0]].track} runs {other[0]})')
+        unsupported = [p for p in self.protocols if p not in track.protocols]
+        if unsupported:
+            raise ValueError(
+                f'the {self.track} track does not support protocol(s) '
+                f'{unsupported}: {track.finetune_config} supports '
+                f'{list(track.protocols)}')
         if self.jobs < 1:
             raise ValueError(f'jobs must be >= 1, got {self.jobs}')
         if self.jobs > 1 and self.gpus > 1:
@@ -311,11 +430,13 @@ class Bench:
         # as JSON reads them back (tuples become lists)
         settings = json.loads(json.dumps(
             dict(asdict(self.preset), seeds=None, data=self.data,
-                 protocols=list(self.protocols))))
+                 protocols=list(self.protocols), track=self.track)))
         path = osp.join(self.work_dir, 'settings.json')
         if osp.isfile(path):
             with open(path) as f:
                 old = json.load(f)
+            # written before tracks: the Mask R-CNN track's
+            old.setdefault('track', 'mask-rcnn')
             if old != settings:
                 diff = {k: (old.get(k), v) for k, v in settings.items()
                         if old.get(k) != v}
@@ -335,6 +456,11 @@ class Bench:
 
     def proposal_cache(self, source: str) -> str:
         return osp.join(self.work_dir, 'proposals', f'train_{source}')
+
+    def target_dir(self, name: str, seed: int) -> str:
+        """Where the ``name`` row's pretraining of ``seed`` is kept as a
+        frozen target (not deleted with the rows' checkpoints)."""
+        return osp.join(self.work_dir, 'targets', f'{name}_seed{seed}')
 
     @property
     def pool_root(self) -> str:
@@ -461,6 +587,33 @@ class Bench:
             json.dump({'seconds': seconds}, f)
         return seconds
 
+    def ensure_target(self, name: str, seed: int, slot: int,
+                      log) -> Tuple[str, float]:
+        """The ``name`` row's pretraining checkpoint of ``seed`` (same pool,
+        same budget), the frozen target of the rows that name it: pretrained
+        by the first row that needs it, once, under a lock held by concurrent
+        rows and benches alike; its time is recorded.
+
+        Returns:
+            tuple[str, float]: The checkpoint and its pretraining time (s), the
+            first run's on a resumed bench.
+        """
+        folder = self.target_dir(name, seed)
+        ckpt = osp.join(folder, f'{name}.pth')
+        record = osp.join(folder, 'time.json')
+        os.makedirs(folder, exist_ok=True)
+        with _file_lock(osp.join(folder, 'lock')):
+            if not osp.isfile(record):
+                log(f'{name} seed {seed} as a frozen target -> {ckpt}')
+                trained, seconds = self._pretrain(METHODS[name], seed, folder,
+                                                  slot, log)
+                os.replace(trained, ckpt)
+                with open(record + '.tmp', 'w') as f:
+                    json.dump({'seconds': seconds}, f)
+                os.replace(record + '.tmp', record)
+            with open(record) as f:
+                return ckpt, json.load(f)['seconds']
+
     def job_env(self, slot: int, data: Optional[str] = None) -> Dict[str, str]:
         """The tool environment of the ``slot``-th concurrent job, with
         ``data`` (default: the scenes root) as the demo root."""
@@ -488,34 +641,41 @@ class Bench:
                 log, slot: int = 0) -> dict:
         """Pretrain -> convert -> fine-tune and evaluate under each protocol,
         for one (method, seed); returns and saves its record."""
-        method, p = METHODS[name], self.preset
+        method, p, track = METHODS[name], self.preset, TRACKS[self.track]
         row_dir = osp.join(self.work_dir, f'{name}_seed{seed}')
         logs = osp.join(row_dir, 'logs')
         record = dict(method=name, label=method.label, kind=method.kind, seed=seed,
                       preset=p.name, jobs=self.jobs, pretrain_s=0., convert_s=0.,
                       proposals_s=proposal_seconds.get(method.proposals, 0.),
-                      protocols={})
+                      protocols={}, track=self.track)
         env = self.job_env(slot)
         load_from = None
         if method.config is not None:
+            target = None
+            if method.target is not None:
+                # shared by the seed's rows: the report counts it once a seed
+                target, record['target_s'] = self.ensure_target(
+                    method.target, seed, slot, log)
+                record['target'] = method.target
             ckpt, record['pretrain_s'] = self._pretrain(method, seed, row_dir, slot,
-                                                        log)
+                                                        log, target)
             if method.heatmap_warmup and seed == self.seeds[0]:
                 self.heatmap_recall(ckpt, method, env, log)
             load_from = osp.join(row_dir, 'converted.pth')
             log(f'{name} seed {seed}: convert ({method.part})')
             record['convert_s'] = convert(ckpt, load_from, method.part,
-                                          FINETUNE_CONFIG, env,
+                                          track.finetune_config, env,
                                           osp.join(logs, 'convert.log'))
             if not self.keep_checkpoints:
                 _remove(ckpt)
         for key in self.row_protocols(name):
             protocol = PROTOCOLS[key]
             log(f'{name} seed {seed}: {protocol.label} '
-                f'({labeled_count(p, protocol)} labelled images), Mask R-CNN '
+                f'({labeled_count(p, protocol)} labelled images), {track.label} '
                 f'{p.finetune_iters} iterations, then CocoMetric on val')
             _, seconds, metrics = finetune(
-                FINETUNE_CONFIG, osp.join(row_dir, key), env, load_from=load_from,
+                track.finetune_config, osp.join(row_dir, key), env,
+                load_from=load_from,
                 iters=p.finetune_iters, seed=seed, gpus=self.gpus,
                 options=finetune_options(p, method, protocol,
                                          self.label_file(protocol)),
@@ -528,9 +688,10 @@ class Bench:
         return record
 
     def _pretrain(self, method: Method, seed: int, row_dir: str, slot: int,
-                  log) -> Tuple[str, float]:
-        """The row's pretraining: self-supervised on the pool folder, or (the
-        supervised row) Mask R-CNN on the pool's labels."""
+                  log, target: Optional[str] = None) -> Tuple[str, float]:
+        """The row's pretraining: self-supervised on the pool folder (with
+        ``target`` as its frozen target checkpoint), or (the supervised row)
+        Mask R-CNN on the pool's labels."""
         p, work = self.preset, osp.join(row_dir, 'pretrain')
         log_file = osp.join(row_dir, 'logs', 'pretrain.log')
         opts = pretrain_options(method, p)
@@ -544,6 +705,8 @@ class Bench:
             return ckpt, seconds
         if method.proposals:
             opts.append(f'proposal_cache={self.proposal_cache(method.proposals)}')
+        if target is not None:
+            opts.append(f'target_checkpoint={target}')
         log(f'{method.name} seed {seed}: pretrain {p.pretrain_epochs} epoch(s) '
             f'of the pool ({pretrain_iters(p)} iterations, no labels)')
         return pretrain(method.config, work, p.pretrain_epochs,
@@ -673,6 +836,18 @@ def _visible_gpus() -> List[str]:
     if visible:
         return [d.strip() for d in visible.split(',') if d.strip()]
     return [str(i) for i in range(torch.cuda.device_count())]
+
+
+@contextmanager
+def _file_lock(path: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``: against other threads (each opens
+    its own file description) and other processes."""
+    with open(path, 'a') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _remove(path: str) -> None:

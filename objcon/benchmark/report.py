@@ -1,19 +1,23 @@
-"""objcon-bench's report: per-method summary over seeds, a markdown table, a CSV of
-every (method, seed) and a PNG plot."""
+"""objcon-bench's report of one track: per-method summary over seeds, a markdown
+table, a CSV of every (method, seed) and a PNG plot. Rows are compared with the
+references of their own track (its scratch; BYOL in the Mask R-CNN track)."""
 import math
 import os
 import os.path as osp
 import statistics
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .bench import PROTOCOLS, Preset, labeled_count, protocol_records
+from .bench import PROTOCOLS, TRACKS, Preset, Track, labeled_count, protocol_records
 
 TABLE_METRICS = (('APbb', 'coco/bbox_mAP'), ('APbb50', 'coco/bbox_mAP_50'),
                  ('APmk', 'coco/segm_mAP'))
 TABLE_TIMES = (('pretrain min', 'pretrain_s'), ('fine-tune min', 'finetune_s'),
-               ('proposal precompute min', 'proposals_s'))
-# rows every other row is compared with, seed by seed
-PAIRED_REFERENCES = ('scratch', 'byol')
+               ('proposal precompute min', 'proposals_s'),
+               ('frozen target min', 'target_s'))
+# time columns shown only when some row has them (older records lack them)
+OPTIONAL_TIMES = ('target_s', )
+# rows every other row is compared with, seed by seed (the Mask R-CNN track's)
+PAIRED_REFERENCES = TRACKS['mask-rcnn'].references
 CONFIDENCE = 0.95
 
 
@@ -97,9 +101,11 @@ def _mean_spread(values: Sequence[float]) -> Tuple[float, float]:
     return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.)
 
 
-def summarize(records: Sequence[dict]) -> List[dict]:
-    """Records -> one summary per method (in first-seen order): per metric and
-    time the mean, the sample standard deviation over seeds and the values."""
+def summarize(records: Sequence[dict],
+              metrics: Sequence[Tuple[str, str]] = TABLE_METRICS) -> List[dict]:
+    """Records -> one summary per method (in first-seen order): per metric
+    (``metrics``: column, key) and time the mean, the sample standard
+    deviation over seeds and the values."""
     by_method: Dict[str, List[dict]] = {}
     for r in records:
         by_method.setdefault(r['method'], []).append(r)
@@ -107,38 +113,50 @@ def summarize(records: Sequence[dict]) -> List[dict]:
     for name, recs in by_method.items():
         row = dict(method=name, label=recs[0]['label'], kind=recs[0]['kind'],
                    seeds=[r['seed'] for r in recs])
-        for col, key in TABLE_METRICS:
+        for col, key in metrics:
             vals = [r['metrics'].get(key, float('nan')) for r in recs]
             row[col] = (*_mean_spread(vals), vals)
         for col, key in TABLE_TIMES:
-            vals = [r[key] / 60 for r in recs]
+            vals = [r.get(key, 0.) / 60 for r in recs]
             row[col] = (*_mean_spread(vals), vals)
+        row['metrics'] = [col for col, _ in metrics]
         rows.append(row)
     return rows
 
 
+def _time_columns(rows: Sequence[dict]) -> List[str]:
+    """The time columns of ``rows``: optional ones only where some row has
+    a time."""
+    return [col for col, key in TABLE_TIMES if key not in OPTIONAL_TIMES or
+            any(v > 0 for r in rows for v in r[col][2])]
+
+
 def markdown_table(rows: Sequence[dict],
-                   records: Optional[Sequence[dict]] = None) -> str:
+                   records: Optional[Sequence[dict]] = None,
+                   references: Sequence[str] = PAIRED_REFERENCES) -> str:
     """The summary as a markdown table: AP as mean ± std over seeds (x100,
     COCO's usual scale), times in minutes (mean); with ``records``, each row's
-    box AP minus scratch's and BYOL's, paired by seed, with its interval."""
+    box AP minus each of ``references`` (default: scratch's and BYOL's),
+    paired by seed, with its interval."""
     present = {r['method'] for r in rows}
-    refs = [ref for ref in PAIRED_REFERENCES if records and ref in present]
+    refs = [ref for ref in references if records and ref in present]
     labels = {r['method']: r['label'] for r in rows}
-    head = ['method', 'seeds'] + [c for c, _ in TABLE_METRICS] + \
+    metric_cols = rows[0]['metrics'] if rows else [c for c, _ in TABLE_METRICS]
+    times = _time_columns(rows)
+    head = ['method', 'seeds'] + metric_cols + \
         [f'APbb - {labels[ref]} [{round(100 * CONFIDENCE)} % CI]' for ref in refs] + \
-        [c for c, _ in TABLE_TIMES]
+        times
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for r in rows:
         cells = [r['label'], str(len(r['seeds']))]
-        for col, _ in TABLE_METRICS:
+        for col in metric_cols:
             mean, std, _ = r[col]
             cells.append(f'{100 * mean:.1f} ± {100 * std:.1f}'
                          if len(r['seeds']) > 1 else f'{100 * mean:.1f}')
         for ref in refs:
             cells.append('-' if r['method'] == ref else
                          _interval(paired_difference(records, r['method'], ref)))
-        for col, _ in TABLE_TIMES:
+        for col in times:
             cells.append(f'{r[col][0]:.1f}')
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'
@@ -175,9 +193,10 @@ def plot(tables: Dict[str, List[dict]], out: str, title: str = '') -> str:
                    capsize=3)
             ax.scatter([x] * len(vals), [100 * v for v in vals], color='k', s=10,
                        zorder=3)
-            # a row's cost: its pretraining and the proposal search it waited for
+            # a row's cost: its pretraining, the proposal search and the frozen
+            # target's pretraining it waited for
             t_mean, t_std, _ = r['pretrain min']
-            t_mean += r['proposal precompute min'][0]
+            t_mean += r['proposal precompute min'][0] + r['frozen target min'][0]
             time_ax.errorbar(t_mean, 100 * mean, xerr=t_std, yerr=100 * std,
                              fmt=marker, color=colour, capsize=2, alpha=0.8)
         ax.set_xticks(list(xs))
@@ -192,7 +211,7 @@ def plot(tables: Dict[str, List[dict]], out: str, title: str = '') -> str:
     time_ax.legend(handles=[Line2D([], [], marker=m, ls='', color='k', label=name)
                             for name, m in zip(tables, PROTOCOL_MARKERS)],
                    fontsize=7)
-    time_ax.set_xlabel('pretraining + proposal precompute wall time (min)')
+    time_ax.set_xlabel('pretraining + proposals (+ target) wall time (min)')
     time_ax.set_ylabel('box AP (val, x100)')
     time_ax.set_title('box AP against pretraining cost', fontsize=9)
     time_ax.grid(alpha=0.3)
@@ -222,11 +241,16 @@ def heatmap_recall_table(result: dict) -> str:
 
 
 def write_report(records: Sequence[dict], out_dir: str, preset: Preset,
-                 header: str = '', heatmap: Optional[dict] = None
-                 ) -> Dict[str, str]:
+                 header: str = '', heatmap: Optional[dict] = None,
+                 track: Track = TRACKS['mask-rcnn']) -> Dict[str, str]:
     """bench.md (per protocol: table, per-seed values, what the seeds
     support; the heat-map recall), bench.csv (one line per record and
-    protocol) and bench.png in ``out_dir``. Returns their paths."""
+    protocol) and bench.png in ``out_dir``, for the records of one
+    ``track`` (its metrics, its references). Returns their paths.
+
+    A frozen target's pretraining (``target_s``) is shared by the rows of a
+    seed that name it: each such row's record carries it, the table shows it
+    in its own column and the plot adds it to the row's cost."""
     os.makedirs(out_dir, exist_ok=True)
     paths = dict(md=osp.join(out_dir, 'bench.md'), csv=osp.join(out_dir, 'bench.csv'),
                  png=osp.join(out_dir, 'bench.png'))
@@ -238,37 +262,41 @@ def write_report(records: Sequence[dict], out_dir: str, preset: Preset,
             f.write(header.rstrip() + '\n\n')
         for protocol in present:
             recs = protocol_records(records, protocol.name)
-            rows = summarize(recs)
+            rows = summarize(recs, track.metrics)
             tables[protocol.label] = rows
             f.write(f'### {protocol.label} ({labeled_count(preset, protocol)} '
                     'labelled images)\n\n')
-            f.write(markdown_table(rows, recs))
-            f.write('\nPer seed (APbb / APmk x100): ' + '; '.join(
+            f.write(markdown_table(rows, recs, track.references))
+            per_seed = [c for c in ('APbb', 'APmk') if c in rows[0]['metrics']]
+            f.write(f'\nPer seed ({" / ".join(per_seed)} x100): ' + '; '.join(
                 f"{r['label']}: " + ', '.join(
-                    f'{100 * b:.1f}/{100 * m:.1f}'
-                    for b, m in zip(r['APbb'][2], r['APmk'][2])) for r in rows) + '\n')
+                    '/'.join(f'{100 * v:.1f}' for v in values)
+                    for values in zip(*(r[c][2] for c in per_seed)))
+                for r in rows) + '\n')
             empty = [f"{r['label']} seed {r['seed']}" for r in recs
                      if r.get('no_detections')]
             if empty:
                 f.write('\nNo detection above the test threshold (AP 0): ' +
                         ', '.join(empty) + '.\n')
-            f.write('\n' + ordering_statement(recs) + '\n\n')
+            f.write('\n' + ordering_statement(recs, track.references) + '\n\n')
         if heatmap is not None:
             f.write(heatmap_recall_table(heatmap))
     # finetune_s includes the evaluation on val (the fine-tuning's val loop)
     keys = ['method', 'seed', 'protocol', 'pretrain_s', 'convert_s', 'finetune_s',
-            'proposals_s']
+            'proposals_s'] + [k for k in OPTIONAL_TIMES
+                              if any(r.get(k) for r in records)]
     with open(paths['csv'], 'w') as f:
-        f.write(','.join(keys + [c for c, _ in TABLE_METRICS]) + '\n')
+        f.write(','.join(keys + [c for c, _ in track.metrics]) + '\n')
         for protocol in present:
             for r in protocol_records(records, protocol.name):
-                r = dict(r, protocol=protocol.name)
+                r = dict(dict.fromkeys(keys, 0.), **r, protocol=protocol.name)
                 f.write(','.join([str(r[k]) if not isinstance(r[k], float)
                                   else f'{r[k]:.1f}' for k in keys] +
                                  [f"{r['metrics'].get(key, float('nan')):.4f}"
-                                  for _, key in TABLE_METRICS]) + '\n')
+                                  for _, key in track.metrics]) + '\n')
     plot(tables, paths['png'],
-         f'objcon-bench {preset.name}: {preset.pool}-scene pool, {preset.labeled} '
+         f'objcon-bench {preset.name}, {track.label}: {preset.pool}-scene pool, '
+         f'{preset.labeled} '
          f'labelled, {preset.val} val, R18, {preset.pretrain_epochs} pretraining '
          f'epoch(s), {preset.finetune_iters} fine-tuning iterations')
     return paths

@@ -8,9 +8,10 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
-from objcon.benchmark.bench import (METHODS, PRESETS, PROTOCOLS, finetune_options,
-                                    pretrain_options)
+from objcon.benchmark.bench import (METHODS, PRESETS, PROTOCOLS, TRACKS,
+                                    finetune_options, pretrain_options)
 from objcon.benchmark.report import markdown_table, summarize
 
 
@@ -24,7 +25,9 @@ def test_smoke_preset_every_row_and_protocol_has_a_finite_ap(tmp_path, repo_root
                           timeout=1500)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     every = PRESETS['smoke'].every_protocol_rows
-    for name in METHODS:
+    # the default track's rows (the Deformable DETR track has its own test)
+    rows = {n: METHODS[n] for n in TRACKS['mask-rcnn'].methods}
+    for name in rows:
         with open(work / 'records' / f'{name}_seed0.json') as f:
             rec = json.load(f)
         assert set(rec['protocols']) == (set(PROTOCOLS) if name in every
@@ -44,14 +47,14 @@ def test_smoke_preset_every_row_and_protocol_has_a_finite_ap(tmp_path, repo_root
     assert 'rows ran 2 at a time' in table
     for protocol in PROTOCOLS.values():
         section = table.split(f'### {protocol.label}')[1].split('###')[0]
-        for name, m in METHODS.items():
+        for name, m in rows.items():
             runs = name in every or protocol.name == 'labels-100'
             assert (f'| {m.label} | 1 |' in section) == runs, (protocol, name)
     assert '| heat map, ' in table and '| grid boxes' in table
     png = (work / 'bench.png').read_bytes()
     assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 10_000
     csv_lines = (work / 'bench.csv').read_text().splitlines()
-    assert len(csv_lines) == 1 + len(METHODS) + len(every) * (len(PROTOCOLS) - 1)
+    assert len(csv_lines) == 1 + len(rows) + len(every) * (len(PROTOCOLS) - 1)
 
     # the self-supervised rows pretrained on the pool folder (images, no label
     # file) and their configs name no label file; only the supervised row's does
@@ -59,7 +62,7 @@ def test_smoke_preset_every_row_and_protocol_has_a_finite_ap(tmp_path, repo_root
     pool = work / 'pool'
     assert not [p for p in pool.rglob('*.json')]
     scenes = work / 'scenes'
-    for name, method in METHODS.items():
+    for name, method in rows.items():
         if method.config is None:
             continue
         dumped = Config.fromfile(str(work / f'{name}_seed0' / 'pretrain' /
@@ -188,18 +191,22 @@ def _load_with_options(path, options):
     return load_config(path, parsed)
 
 
-def _view_sizes(node):
-    """Every view size in a pipeline: ObjectViews' views, RandomResizedCrops."""
+def _find(node, kind, get):
+    """``get(t)`` of every transform of type ``kind`` in a pipeline."""
     if isinstance(node, dict):
-        found = []
-        if node.get('type') == 'RandomResizedCrop':
-            found.append(node['scale'])
-        if node.get('type') == 'ObjectViews':
-            found += [v['size'] for v in node['views']]
-        return found + [s for v in node.values() for s in _view_sizes(v)]
+        found = get(node) if node.get('type') == kind else []
+        return found + [s for v in node.values() for s in _find(v, kind, get)]
     if isinstance(node, (list, tuple)):
-        return [s for v in node for s in _view_sizes(v)]
+        return [s for v in node for s in _find(v, kind, get)]
     return []
+
+
+def _view_sizes(node):
+    """Every view size in a pipeline: ObjectViews' views, RandomResizedCrops,
+    the target crops of DETReg / UP-DETR (ObjectCrops)."""
+    return (_find(node, 'RandomResizedCrop', lambda t: [t['scale']]) +
+            _find(node, 'ObjectViews', lambda t: [v['size'] for v in t['views']]) +
+            _find(node, 'ObjectCrops', lambda t: [t['size']]))
 
 
 @pytest.mark.parametrize('name', [n for n, m in METHODS.items()
@@ -209,8 +216,9 @@ def test_preset_view_sizes_reach_the_view_transforms(name, repo_root):
     they land on its crop transforms, not on a new key next to them."""
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=False)
-    # the smoke preset's 64 px views differ from every demo config's own
-    method, preset = METHODS[name], PRESETS['smoke']
+    # 72 px views differ from every demo config's own
+    from dataclasses import replace
+    method, preset = METHODS[name], replace(PRESETS['smoke'], view_size=72)
     path = osp.join(repo_root, method.config)
     before = _load_with_options(path, [])
     cfg = _load_with_options(path, pretrain_options(method, preset))
@@ -227,6 +235,79 @@ def test_preset_view_sizes_reach_the_view_transforms(name, repo_root):
         assert cfg.model.proposal_generator.warmup_iters == round(
             0.25 * preset.pretrain_epochs * (preset.pool // 16))
     assert cfg.train_dataloader.batch_size == preset.pretrain_batch
+    # the detector pretrainers' image scales follow the preset's image size
+    def scales(c):
+        return [tuple(s) for t in _find(c.train_dataloader.dataset.pipeline,
+                                        'mmdet.RandomChoiceResize',
+                                        lambda t: [t['scales']]) for s in t]
+    if method.image_scales:
+        s = preset.image_size
+        assert scales(cfg) == [(round(s * r), 1333) for r in method.image_scales]
+        assert scales(before) != scales(cfg)
+    else:
+        assert not scales(cfg)
+
+
+def test_detr_track_finetune_options_reach_its_config(tmp_path, repo_root):
+    """The Deformable DETR track's preset sizes and label file land on its
+    fine-tuning config's resizes and train dataset."""
+    track = TRACKS['deformable-detr']
+    preset = track.preset(PRESETS['gpu'])
+    labels = str(tmp_path / 'labels.json')
+    path = osp.join(repo_root, track.finetune_config)
+    assert _load_with_options(path, []).train_dataloader.dataset.ann_file != labels
+    cfg = _load_with_options(path, finetune_options(
+        preset, METHODS['detreg'], PROTOCOLS['labels-10'], labels))
+    resizes = [t for t in cfg.train_dataloader.dataset.pipeline +
+               cfg.test_dataloader.dataset.pipeline if t.type == 'Resize']
+    assert [tuple(t.scale) for t in resizes] == [(192, 192)] * 2
+    assert cfg.train_dataloader.dataset.ann_file == labels
+    # the track's presets pass no Mask R-CNN options
+    assert all(not track.preset(p).finetune_extra for p in PRESETS.values())
+
+
+def test_a_track_refuses_rows_and_protocols_it_does_not_support(tmp_path):
+    """Deformable DETR's config has no frozen modules: its rows refuse the
+    frozen protocol, and a track refuses another track's rows; both with the
+    reason, before any work."""
+    from objcon.benchmark.bench import Bench
+    work, data = str(tmp_path / 'w'), str(tmp_path / 'd')
+    smoke = PRESETS['smoke']
+    with pytest.raises(ValueError, match=r"does not support protocol\(s\) "
+                       r"\['frozen'\].*deformable-detr_r18_demo.py supports "
+                       r"\['labels-10', 'labels-100'\]"):
+        Bench(smoke, work, data, ['detreg'], [0], protocols=['frozen'],
+              track='deformable-detr')
+    with pytest.raises(ValueError, match=r"\['soco'\] fine-tune another "
+                       r"detector.*--track mask-rcnn"):
+        Bench(smoke, work, data, ['detr-scratch', 'soco'], [0],
+              track='deformable-detr')
+    with pytest.raises(ValueError, match=r"\['detreg'\].*--track deformable-detr"):
+        Bench(smoke, work, data, ['detreg'], [0])
+    with pytest.raises(ValueError, match='unknown track'):
+        Bench(smoke, work, data, ['scratch'], [0], track='yolo')
+    # without protocols: all of the track's
+    bench = Bench(smoke, work, data, TRACKS['deformable-detr'].methods, [0],
+                  track='deformable-detr')
+    assert list(bench.protocols) == ['labels-10', 'labels-100']
+    assert not (tmp_path / 'w').exists()
+
+
+def test_a_work_dir_keeps_to_its_track(tmp_path):
+    """settings.json binds a work dir to its track; one written before tracks
+    is the Mask R-CNN track's."""
+    from objcon.benchmark.bench import Bench
+    smoke, work, data = PRESETS['smoke'], tmp_path / 'w', str(tmp_path / 'd')
+    Bench(smoke, str(work), data, ['scratch'], [0],
+          protocols=['labels-100']).check_settings()
+    with pytest.raises(ValueError, match='track'):
+        Bench(smoke, str(work), data, ['detr-scratch'], [0],
+              protocols=['labels-100'], track='deformable-detr').check_settings()
+    settings = json.loads((work / 'settings.json').read_text())
+    del settings['track']
+    (work / 'settings.json').write_text(json.dumps(settings))
+    Bench(smoke, str(work), data, ['byol'], [0],
+          protocols=['labels-100']).check_settings()
 
 
 def test_finetune_options_reach_the_detector_config(tmp_path, repo_root):
@@ -384,6 +465,100 @@ def test_a_failing_concurrent_row_stops_the_bench(tmp_path, monkeypatch):
     assert 'soco' not in started and len(started) <= 3
 
 
+def test_the_frozen_target_is_pretrained_once_a_seed_under_concurrency(
+        tmp_path, monkeypatch):
+    """Two rows of a seed start together and both need BYOL as their target:
+    it is pretrained once per seed, kept in the work dir after the rows,
+    given to both as target_checkpoint, and its one time is in both records.
+    """
+    import threading
+    import time
+
+    from objcon.benchmark import bench as bench_module
+    from objcon.benchmark.bench import Bench
+    bench = Bench(PRESETS['smoke'], str(tmp_path / 'w'), str(tmp_path / 'd'),
+                  ['detreg', 'updetr'], [0, 1], jobs=2, track='deformable-detr')
+    calls, lock = [], threading.Lock()
+
+    def pretrain(config, work_dir, epochs, env, seed=0, gpus=1, options=(),
+                 log_file=None):
+        with lock:
+            calls.append((osp.basename(config), seed, list(options)))
+        time.sleep(0.3)  # long enough for the other row to ask for the target
+        os.makedirs(work_dir, exist_ok=True)
+        ckpt = osp.join(work_dir, 'epoch_1.pth')
+        with open(ckpt, 'w') as f:
+            f.write(config)
+        return ckpt, 10. + seed
+
+    monkeypatch.setattr(bench_module, 'pretrain', pretrain)
+    monkeypatch.setattr(bench_module, 'convert', lambda *a, **k: 1.)
+    monkeypatch.setattr(bench_module, 'finetune', lambda *a, **k: (
+        None, 2., {'coco/bbox_mAP': 0.1}))
+    monkeypatch.setattr(bench, 'ensure_data', lambda log: 0.)
+    monkeypatch.setattr(bench, 'ensure_proposals', lambda source, log: 5.)
+    monkeypatch.setattr(bench, 'prepare_splits', lambda: None)
+    records = bench.run(log=lambda msg: None)
+    byol = [c for c in calls if c[0] == 'byol_r18_demo.py']
+    assert sorted(seed for _, seed, _ in byol) == [0, 1]
+    assert len(calls) == 6
+    for seed in (0, 1):
+        target = osp.join(bench.target_dir('byol', seed), 'byol.pth')
+        assert open(target).read().endswith('byol_r18_demo.py')
+        given = [o for name, s, opts in calls
+                 if s == seed and name != 'byol_r18_demo.py'
+                 for o in opts if o.startswith('target_checkpoint=')]
+        assert given == [f'target_checkpoint={target}'] * 2
+        recs = [r for r in records if r['seed'] == seed]
+        assert [r['target_s'] for r in recs] == [10. + seed] * 2
+        assert all(r['target'] == 'byol' and r['track'] == 'deformable-detr'
+                   for r in recs)
+    # a resumed bench reuses the targets without pretraining them again
+    for path in os.listdir(osp.join(bench.work_dir, 'records')):
+        os.remove(osp.join(bench.work_dir, 'records', path))
+    calls.clear()
+    bench.run(log=lambda msg: None)
+    assert len(calls) == 4 and not [c for c in calls if c[0] == 'byol_r18_demo.py']
+
+
+def test_rows_compare_with_their_own_tracks_scratch(tmp_path):
+    """A Deformable DETR report pairs each row with the DETR scratch, never
+    with the Mask R-CNN scratch or BYOL; its table has box metrics only and
+    the shared target's time once a row."""
+    from objcon.benchmark.report import write_report
+
+    def record(method, seed, ap, **extra):
+        return dict(method=method, label=method.upper(), kind='image', seed=seed,
+                    pretrain_s=60., convert_s=0., proposals_s=0., **extra,
+                    protocols={'labels-100': dict(finetune_s=60., metrics={
+                        'coco/bbox_mAP': ap, 'coco/bbox_mAP_50': ap,
+                        'coco/bbox_mAP_75': ap})})
+    records = []
+    for seed, (detr, scratch, detreg) in enumerate(
+            ((0.10, 0.50, 0.12), (0.20, 0.60, 0.24), (0.15, 0.55, 0.18))):
+        # a Mask R-CNN scratch and BYOL among them must not be the references
+        records += [record('detr-scratch', seed, detr),
+                    record('scratch', seed, scratch), record('byol', seed, 0.9),
+                    record('detreg', seed, detreg, target='byol', target_s=120.)]
+    paths = write_report(records, str(tmp_path), PRESETS['smoke'],
+                         track=TRACKS['deformable-detr'])
+    text = open(paths['md']).read()
+    head = [line for line in text.splitlines() if line.startswith('| method')][0]
+    assert head == ('| method | seeds | APbb | APbb50 | APbb75 | APbb - DETR-SCRATCH '
+                    '[95 % CI] | pretrain min | fine-tune min | proposal precompute '
+                    'min | frozen target min |')
+    assert ('| DETREG | 3 | 18.0 ± 6.0 | 18.0 ± 6.0 | 18.0 ± 6.0 | '
+            '+3.0 [+0.5, +5.5] | 1.0 | 1.0 | 0.0 | 2.0 |') in text
+    assert 'DETREG is above DETR-SCRATCH' in text
+    for other in ('SCRATCH', 'BYOL'):
+        assert f'above {other}' not in text and f'below {other}' not in text
+    assert 'Per seed (APbb x100): ' in text
+    csv_lines = open(paths['csv']).read().splitlines()
+    assert csv_lines[0].endswith('proposals_s,target_s,APbb,APbb50,APbb75')
+    assert 'detreg,0,labels-100,60.0,0.0,60.0,0.0,120.0,0.1200,0.1200,0.1200' \
+        in csv_lines[1:]
+
+
 def test_a_detector_without_detections_scores_ap_0_and_is_named(tmp_path):
     """CocoMetric returns no metric when no detection passes the threshold (a
     frozen random backbone after a short run): the row scores 0, not nan, and
@@ -405,3 +580,64 @@ def test_a_detector_without_detections_scores_ap_0_and_is_named(tmp_path):
     text = open(paths['md']).read()
     assert '| SCRATCH | 1 | 0.0 |' in text and 'nan' not in text
     assert 'No detection above the test threshold (AP 0): SCRATCH seed 0.' in text
+
+
+@pytest.mark.slow
+def test_smoke_preset_deformable_detr_track(tmp_path, repo_root):
+    """The transformer-detector track end to end (scratch, DETReg, UP-DETR;
+    64-px scenes, 2 fine-tuning iterations): the BYOL target pretrained once
+    and given to both pretrainers, the preset's sizes in their configs, the
+    conversions checked by loading, reports against the track's scratch."""
+    from mmengine.config import Config
+
+    track = TRACKS['deformable-detr']
+    work = tmp_path / 'bench'
+    cmd = [sys.executable, 'tools/bench.py', '--preset', 'smoke', '--track',
+           track.name, '--work-dir', str(work), '--jobs', '2']
+    proc = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    records = {}
+    for name in track.methods:
+        with open(work / 'records' / f'{name}_seed0.json') as f:
+            records[name] = rec = json.load(f)
+        assert rec['track'] == track.name and set(rec['protocols']) == {'labels-100'}
+        metrics = rec['protocols']['labels-100']['metrics']
+        for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75'):
+            assert math.isfinite(metrics[key]), (name, metrics)
+        kept = [p.name for p in (work / f'{name}_seed0').rglob('*.pth')]
+        assert kept == ([] if name == 'detr-scratch' else ['converted.pth'])
+    # one BYOL pretraining, kept, its one time in both rows that use it
+    target = work / 'targets' / 'byol_seed0' / 'byol.pth'
+    assert [p.name for p in (work / 'targets').rglob('*.pth')] == ['byol.pth']
+    assert records['detreg']['target_s'] == records['updetr']['target_s'] > 0
+    assert 'target_s' not in records['detr-scratch']
+    assert records['detreg']['proposals_s'] > 0
+    for name, config in (('detreg', 'detreg_deformable-detr_r18_demo.py'),
+                         ('updetr', 'updetr_detr_r18_demo.py')):
+        cfg = Config.fromfile(str(work / f'{name}_seed0' / 'pretrain' / config))
+        assert cfg.target_checkpoint == str(target)
+        assert cfg.crop_size == 32 and cfg.train_dataloader.batch_size == 16
+        assert [tuple(s) for s in cfg.image_scales] == [(48, 1333), (56, 1333),
+                                                        (64, 1333)]
+        assert cfg.data_root == f'{work / "pool"}/'
+        log = (work / f'{name}_seed0' / 'logs' / 'convert.log').read_text()
+        assert '0 missing, 0 unexpected' in log
+    assert 'head 136 tensors' in (work / 'detreg_seed0' / 'logs' /
+                                  'convert.log').read_text()
+    # both pretrainers keep their backbone frozen at the target's weights:
+    # UP-DETR transfers exactly BYOL's backbone
+    state = torch.load(work / 'updetr_seed0' / 'converted.pth', weights_only=False)
+    state = state.get('state_dict', state)
+    given = torch.load(target, weights_only=False)['state_dict']
+    keys = [k for k in state if k.startswith('backbone.')]
+    assert len(keys) == 120 and all(torch.equal(state[k], given[k]) for k in keys)
+    cfg = Config.fromfile(str(work / 'detreg_seed0' / 'labels-100' /
+                              'deformable-detr_r18_demo.py'))
+    assert cfg.train_ann_file.endswith('instances_labeled_4.json')
+    assert tuple(cfg.image_size) == (64, 64)
+    table = (work / 'bench.md').read_text()
+    assert '| APbb - Deformable DETR from scratch [95 % CI] |' in table
+    assert 'BYOL (mmpretrain) [95 %' not in table and 'APmk' not in table
+    assert '| frozen target min |' in table
+    assert (work / 'bench.png').read_bytes()[:4] == b'\x89PNG'
