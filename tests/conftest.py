@@ -1,5 +1,8 @@
+import fcntl
 import os
 import os.path as osp
+import shutil
+from typing import Callable
 
 import pytest
 
@@ -48,6 +51,27 @@ def tiny_detcon_proposals(tiny_demo_root):
     return _tiny_cache(tiny_demo_root, 'detcon')
 
 
+def made_once(tmp_path_factory, name: str, make: Callable[[str], None]) -> str:
+    """The folder ``name``, filled by ``make(folder)`` once per test run.
+
+    Under pytest-xdist the workers share it: the first to ask makes it while the
+    others wait on a lock, then all reuse it (a failed ``make`` leaves it to the
+    next worker to try).
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        root = root.parent  # the run's folder, above each worker's own
+    path = osp.join(str(root), name)
+    with open(path + '.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not osp.isfile(osp.join(path, '.made')):
+            shutil.rmtree(path, ignore_errors=True)
+            os.makedirs(path)
+            make(path)
+            open(osp.join(path, '.made'), 'w').close()
+    return path
+
+
 # The demo SoCo config shrunk further for tests: same code path, seconds a run.
 SOCO_TINY_OPTIONS = [
     'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
@@ -66,14 +90,15 @@ def soco_demo_checkpoint(tiny_demo_root, tiny_demo_proposals, tmp_path_factory):
     """A checkpoint of configs/objcon/soco_r18_fpn_demo.py trained for 2 epochs
     (6 iterations) on the tiny scenes, through tools/train.py."""
     from tests.train_utils import run_train, train_env
-    work = str(tmp_path_factory.mktemp('soco_demo'))
-    proc = run_train(
-        'configs/objcon/soco_r18_fpn_demo.py', work,
-        [*SOCO_TINY_OPTIONS, *soco_schedule_options(2),
-         'default_hooks.checkpoint.interval=2'],
-        env=train_env(tiny_demo_root))
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
-    return osp.join(work, 'epoch_2.pth')
+
+    def train(work):
+        proc = run_train(
+            'configs/objcon/soco_r18_fpn_demo.py', work,
+            [*SOCO_TINY_OPTIONS, *soco_schedule_options(2),
+             'default_hooks.checkpoint.interval=2'],
+            env=train_env(tiny_demo_root))
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    return osp.join(made_once(tmp_path_factory, 'soco_demo', train), 'epoch_2.pth')
 
 
 # The demo Mask R-CNN shrunk for tests: 128 px, batch 2, no validation.
@@ -91,11 +116,12 @@ def mask_rcnn_demo_run(tiny_demo_root, tmp_path_factory):
     iterations on the tiny scenes through tools/train.py (the supervised row's
     pretraining): ``iter_1.pth`` and ``iter_2.pth``."""
     from tests.train_utils import run_train, train_env
-    work = str(tmp_path_factory.mktemp('mask_rcnn_demo'))
-    proc = run_train(MASK_RCNN_DEMO, work, MASK_RCNN_TINY_OPTIONS,
-                     flags=['--iters', '2'], env=train_env(tiny_demo_root))
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
-    return work
+
+    def train(work):
+        proc = run_train(MASK_RCNN_DEMO, work, MASK_RCNN_TINY_OPTIONS,
+                         flags=['--iters', '2'], env=train_env(tiny_demo_root))
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    return made_once(tmp_path_factory, 'mask_rcnn_demo', train)
 
 
 @pytest.fixture(scope='session')
@@ -120,4 +146,12 @@ def load_script():
 
 
 def pytest_configure(config):
-    os.environ.setdefault('OMP_NUM_THREADS', '2')
+    workers = os.environ.get('PYTEST_XDIST_WORKER_COUNT')
+    if workers:
+        # each pytest-xdist worker, and the tools it launches, gets its share of
+        # the cores: OpenMP threads beyond the cores spin-wait and slow the tiny
+        # convolutions of these tests down many times
+        os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) //
+                                                int(workers)))
+    else:
+        os.environ.setdefault('OMP_NUM_THREADS', '2')

@@ -12,12 +12,15 @@ from typing import Dict, List, Optional, Sequence
 from tests.conftest import REPO_ROOT
 
 
-def train_env(demo_root: str, threads: int = 2, **extra: str) -> Dict[str, str]:
+def train_env(demo_root: str, threads: Optional[int] = None,
+              **extra: str) -> Dict[str, str]:
     """The environment of a training process.
 
     Args:
         demo_root (str): The demo scenes the configs read (``OBJCON_DEMO_ROOT``).
-        threads (int): OpenMP threads a process. Defaults to 2. One where two
+        threads (int, optional): OpenMP threads a process. Defaults to the
+            test run's (``OMP_NUM_THREADS``, set in tests/conftest.py: 2, or
+            under pytest-xdist each worker's share of the cores). One where two
             processes share the machine's 2 cores (two threads each slow the
             tiny convolutions down by an order of magnitude there).
         **extra (str): Further variables (e.g. ``PORT``).
@@ -30,7 +33,7 @@ def train_env(demo_root: str, threads: int = 2, **extra: str) -> Dict[str, str]:
     """
     path = [p for p in (REPO_ROOT, os.environ.get('PYTHONPATH')) if p]
     return dict(os.environ, OBJCON_DEMO_ROOT=demo_root, PYTHON=sys.executable,
-                OMP_NUM_THREADS=str(threads), PYTHONPATH=os.pathsep.join(path),
+                OMP_NUM_THREADS=str(threads or os.environ.get('OMP_NUM_THREADS', 2)), PYTHONPATH=os.pathsep.join(path),
                 **extra)
 
 

@@ -19,8 +19,7 @@ CONFIG = 'configs/objcon/soco_r18_fpn_demo.py'
 
 
 def train(data_root, work, repo_root, epochs=2):
-    env = dict(os.environ, OBJCON_DEMO_ROOT=data_root, OMP_NUM_THREADS='2',
-               PYTHONPATH=repo_root)
+    env = dict(os.environ, OBJCON_DEMO_ROOT=data_root, PYTHONPATH=repo_root)
     return subprocess.run(
         [sys.executable, 'tools/train.py', CONFIG, '--work-dir', work,
          '--cfg-options', *SOCO_TINY_OPTIONS, *soco_schedule_options(epochs),
