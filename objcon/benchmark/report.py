@@ -19,14 +19,21 @@ OPTIONAL_TIMES = ('target_s', )
 # rows every other row is compared with, seed by seed (the Mask R-CNN track's)
 PAIRED_REFERENCES = TRACKS['mask-rcnn'].references
 CONFIDENCE = 0.95
+# CocoMetric rounds each AP to 3 decimals: a difference of two rounded APs is
+# off by up to this much, whatever the spread over seeds
+METRIC_RESOLUTION = 0.001
 
 
 def paired_difference(records: Sequence[dict], method: str, reference: str,
                       metric: str = 'coco/bbox_mAP',
-                      confidence: float = CONFIDENCE) -> Optional[dict]:
+                      confidence: float = CONFIDENCE,
+                      resolution: float = METRIC_RESOLUTION) -> Optional[dict]:
     """The difference ``method - reference`` of ``metric``, paired by seed
     (each seed's pretraining and fine-tuning share their randomness), with a
-    Student-t confidence interval over the seeds both have.
+    Student-t confidence interval over the seeds both have, widened on each
+    side by the rounding error of a difference of two reported values (else
+    seeds whose rounded differences are equal give an interval of zero width
+    around what may be one rounding step).
 
     Args:
         records (Sequence[dict]): Bench records (``method``, ``seed``,
@@ -34,6 +41,8 @@ def paired_difference(records: Sequence[dict], method: str, reference: str,
         method, reference (str): Row names.
         metric (str): Metric key. Defaults to box AP.
         confidence (float): Two-sided level. Defaults to 0.95.
+        resolution (float): The largest rounding error of one difference.
+            Defaults to CocoMetric's, 0.001.
 
     Returns:
         dict | None: ``mean``, ``low``, ``high`` (nan with one seed: no
@@ -46,7 +55,8 @@ def paired_difference(records: Sequence[dict], method: str, reference: str,
         return {r['seed']: r['metrics'].get(metric, float('nan'))
                 for r in records if r['method'] == name}
     a, b = values(method), values(reference)
-    diffs = [a[s] - b[s] for s in sorted(set(a) & set(b))
+    # rounded past float noise: 0.005 - 0.004 is one step, not a hair more
+    diffs = [round(a[s] - b[s], 9) for s in sorted(set(a) & set(b))
              if math.isfinite(a[s]) and math.isfinite(b[s])]
     if not diffs:
         return None
@@ -55,7 +65,7 @@ def paired_difference(records: Sequence[dict], method: str, reference: str,
         low = high = float('nan')
     else:
         half = stats.t.ppf(0.5 + confidence / 2, len(diffs) - 1) * \
-            statistics.stdev(diffs) / math.sqrt(len(diffs))
+            statistics.stdev(diffs) / math.sqrt(len(diffs)) + resolution
         low, high = mean - half, mean + half
     return dict(mean=mean, low=low, high=high, n=len(diffs), differences=diffs)
 
