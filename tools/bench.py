@@ -141,14 +141,17 @@ def main(argv=None) -> int:
     steps += sum({(r['target'], r['seed']): r['target_s']
                   for r in records if r.get('target')}.values())
     overrides = ''.join(f' --{k.replace("_", "-")} {v}' for k, v in changes.items())
+    # a report rebuilt from finished records has no run time of its own
+    invocation = (f'this invocation {(time.time() - start) / 60:.1f} min' if todo
+                  else 'report rebuilt from the records; no row ran in this '
+                  'invocation')
     if track.name != 'mask-rcnn':
         overrides = f' --track {track.name}' + overrides
     header = (f'objcon-bench `--preset {preset.name}{overrides}` (pretraining '
               f'{preset.pretrain_epochs} epoch(s) of a {preset.pool}-scene pool, '
               f'fine-tuning {preset.finetune_iters} iterations) on {platform.node() or "?"} '
               f'({platform.machine()}, {os.cpu_count()} cores): its rows\' steps '
-              f'took {steps / 60:.1f} min (this invocation '
-              f'{(time.time() - start) / 60:.1f} min{_jobs_note(records)}). '
+              f'took {steps / 60:.1f} min ({invocation}{_jobs_note(records)}). '
               f'AP x100 on the '
               f'{preset.val} val scenes, mean ± sample std over seeds.')
     heatmap = osp.join(bench.work_dir, 'heatmap_recall.json')
