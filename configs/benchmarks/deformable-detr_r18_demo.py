@@ -50,6 +50,9 @@ train_dataloader = dict(
     batch_size=4,
     num_workers=0,
     persistent_workers=False,
+    # iteration-based: an exhausted DefaultSampler makes mmengine's loop sleep 2 s
+    # before restarting it
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         data_root=data_root, metainfo=metainfo,
         ann_file=train_ann_file,
