@@ -1,4 +1,3 @@
-import fcntl
 import os
 import os.path as osp
 import shutil
@@ -61,9 +60,9 @@ def made_once(tmp_path_factory, name: str, make: Callable[[str], None]) -> str:
     root = tmp_path_factory.getbasetemp()
     if os.environ.get('PYTEST_XDIST_WORKER'):
         root = root.parent  # the run's folder, above each worker's own
+    from objcon.utils import file_lock
     path = osp.join(str(root), name)
-    with open(path + '.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with file_lock(path + '.lock'):
         if not osp.isfile(osp.join(path, '.made')):
             shutil.rmtree(path, ignore_errors=True)
             os.makedirs(path)

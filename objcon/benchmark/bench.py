@@ -20,7 +20,6 @@ configs through ``--cfg-options`` of their named variables.
 The run is resumable: a finished (method, seed) leaves a JSON record in
 ``<work_dir>/records`` and is skipped when the bench runs again.
 """
-import fcntl
 import json
 import os
 import os.path as osp
@@ -28,9 +27,8 @@ import queue
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .pipeline import convert, finetune, pretrain, run_tool, tool_env
 
@@ -602,7 +600,8 @@ class Bench:
         ckpt = osp.join(folder, f'{name}.pth')
         record = osp.join(folder, 'time.json')
         os.makedirs(folder, exist_ok=True)
-        with _file_lock(osp.join(folder, 'lock')):
+        from objcon.utils import file_lock
+        with file_lock(osp.join(folder, 'lock')):
             if not osp.isfile(record):
                 log(f'{name} seed {seed} as a frozen target -> {ckpt}')
                 trained, seconds = self._pretrain(METHODS[name], seed, folder,
@@ -836,18 +835,6 @@ def _visible_gpus() -> List[str]:
     if visible:
         return [d.strip() for d in visible.split(',') if d.strip()]
     return [str(i) for i in range(torch.cuda.device_count())]
-
-
-@contextmanager
-def _file_lock(path: str) -> Iterator[None]:
-    """Hold an exclusive lock on ``path``: against other threads (each opens
-    its own file description) and other processes."""
-    with open(path, 'a') as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _remove(path: str) -> None:
