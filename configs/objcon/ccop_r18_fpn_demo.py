@@ -2,8 +2,8 @@
 # curriculum and views of ccop_r50_fpn_800e_coco.py with ResNet-18, a narrower FPN
 # and heads, 128-px views (the model scales the level thresholds to them), small
 # queues and a short schedule. Named variables (--cfg-options NAME=VALUE): data_root,
-# proposal_cache, view_size, queue_size. Boxes: CCOP's selective search,
-# precomputed into the dataset folder:
+# proposal_cache, view_size, photometric, queue_size. Boxes: CCOP's selective
+# search, precomputed into the dataset folder:
 #   python tools/precompute_proposals.py data/demo_scenes/train \
 #       data/demo_scenes/proposals/train_ccop --source ccop
 #   python tools/train.py configs/objcon/ccop_r18_fpn_demo.py
@@ -16,6 +16,11 @@ _base_ = [
 ]
 proposal_cache = _base_.data_root + 'proposals/train_ccop'
 view_size = 128
+# False: the views without their colour, grey, blur and solarize transforms.
+# The demo scenes differ mostly in colour, so with them a queue's image term
+# stays at chance for hundreds of iterations; the tests' short runs learn
+# without them (docs/pretraining.md, "Short runs").
+photometric = True
 queue_size = 256
 num_boxes = 8
 
@@ -30,7 +35,8 @@ model = dict(
 # the base's views and box rules at the demo's size and box count
 object_views = dict(
     _base_.object_views,
-    views=[dict(v, size=view_size) for v in _base_.object_views['views']],
+    views=[dict(v, size=view_size, pipeline=v['pipeline'] if photometric else [])
+           for v in _base_.object_views['views']],
     num_boxes=num_boxes,
     backend='cv2')
 train_dataloader = dict(

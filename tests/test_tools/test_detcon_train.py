@@ -1,12 +1,13 @@
 """The demo DetCon config through tools/train.py on the tiny scenes (CPU), with
 its FH label maps precomputed: a kill then ``--resume`` restores the EMA target
-and its momentum schedule."""
+and its momentum schedule; a short run's loss falls."""
 import math
 import os.path as osp
 
 import pytest
 import torch
 
+from benchmarks.short_runs import epoch_means, short_run_options
 from tests.conftest import SOCO_TINY_OPTIONS
 from tests.train_utils import (config_with_hooks, logged_scalars, run_train,
                                train_env)
@@ -85,3 +86,26 @@ def test_demo_trains_and_a_resume_restores_the_ema_target(
     # target (the update comes before the step), with tau 0.999
     torch.testing.assert_close(end[TARGET],
                                0.999 * cut[TARGET] + 0.001 * cut[ONLINE])
+
+
+def test_demo_loss_falls_below_the_same_run_without_learning(
+        tiny_demo_root, tiny_detcon_proposals, tmp_path):
+    """90 iterations of the short run that learns (benchmarks/short_runs.py)
+    against the same run at lr 0: the same views, masks and batches through a
+    network that does not change. DetCon's loss on the tiny scenes swings with
+    the number of masks in a batch (about 2 FH segments an image) by more than a
+    short run learns (lr 0: epoch means 1.85-2.49), so the learning shows only
+    against that control: measured 11 % lower over the last 10 epochs."""
+    epochs = 30
+    env = train_env(tiny_demo_root)
+    means = {}
+    for lr in (None, 0.0):  # None: the demo's 0.2
+        work = str(tmp_path / f'lr{lr}')
+        proc = run_train(CONFIG, work, short_run_options('DetCon', epochs, lr=lr),
+                         env=env, timeout=600)
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+        rows = logged_scalars(work)
+        assert sorted(rows) == list(range(1, 3 * epochs + 1))
+        means[lr] = epoch_means([rows[i]['loss'] for i in sorted(rows)], 3)
+    learned, frozen = (sum(means[lr][-10:]) / 10 for lr in (None, 0.0))
+    assert learned < 0.95 * frozen, means

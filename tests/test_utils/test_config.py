@@ -96,3 +96,23 @@ def test_demo_loader_names_reach_every_demo_config(repo_root, config):
         if t['type'] == 'LoadProposals':
             assert t['cache'].startswith('/scenes/proposals/')
             assert t['img_root'] == '/scenes/train'
+
+
+@pytest.mark.parametrize('config', [
+    'ccop_r18_fpn_demo', 'plrc_r18_demo', 'detco_r18_demo', 'detcon_r18_demo'])
+def test_photometric_false_leaves_every_view_without_its_colour_transforms(
+        repo_root, config):
+    """The short runs that learn (benchmarks/short_runs.py; the tests of a
+    falling loss) switch the views' photometric transforms off, nothing else."""
+    path = osp.join(repo_root, 'configs/objcon', config + '.py')
+
+    def views(cfg):
+        return next(t['views'] for t in cfg.train_dataloader.dataset.pipeline
+                    if t['type'] == 'ObjectViews')
+
+    full, plain = views(load_config(path)), views(
+        load_config(path, {'photometric': False}))
+    assert all(v['pipeline'] for v in full)
+    assert [v['pipeline'] for v in plain] == [[]] * len(full)
+    assert [{k: x for k, x in v.items() if k != 'pipeline'} for v in plain] == \
+        [{k: x for k, x in v.items() if k != 'pipeline'} for v in full]
