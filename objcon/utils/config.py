@@ -86,6 +86,11 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
             cfg = Config.fromfile(path)
     except ValueError as e:
         raise InputError(f'{path}: {e}') from e
+    # MMEngine formats the whole config with yapf each time it prints, dumps or
+    # checkpoints it (five times a training run): 1-3 s each for a demo config
+    # with many views. Config.fromfile ignores its own format_python_code=False
+    # (mmengine 0.10), so the flag is set here; the text stays valid Python.
+    object.__setattr__(cfg, '_format_python_code', False)
     # names no file assigns are new top-level keys, as MMEngine makes them
     rest = {k: v for k, v in cfg_options.items() if k not in assigned}
     if rest:

@@ -116,3 +116,23 @@ def test_photometric_false_leaves_every_view_without_its_colour_transforms(
     assert [v['pipeline'] for v in plain] == [[]] * len(full)
     assert [{k: x for k, x in v.items() if k != 'pipeline'} for v in plain] == \
         [{k: x for k, x in v.items() if k != 'pipeline'} for v in full]
+
+
+def test_loaded_configs_print_and_dump_without_yapf(repo_root, tmp_path,
+                                                   monkeypatch):
+    """MMEngine would run yapf over the whole config at every print, dump and
+    checkpoint (seconds for a config of many views); load_config's configs skip
+    it, and what they dump still loads back to the same config."""
+    import yapf.yapflib.yapf_api
+    from mmengine.config import Config
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('yapf ran')
+
+    monkeypatch.setattr('mmengine.config.config.FormatCode', refuse)
+    monkeypatch.setattr(yapf.yapflib.yapf_api, 'FormatCode', refuse)
+    cfg = load_config(osp.join(repo_root, 'configs/objcon/detco_r18_demo.py'),
+                      {'view_size': 64})
+    dumped = tmp_path / 'dumped.py'
+    cfg.dump(str(dumped))
+    assert Config.fromfile(str(dumped)).to_dict() == cfg.to_dict()
