@@ -129,7 +129,6 @@ def summarize(records: Sequence[dict],
         for col, key in TABLE_TIMES:
             vals = [r.get(key, 0.) / 60 for r in recs]
             row[col] = (*_mean_spread(vals), vals)
-        row['metrics'] = [col for col, _ in metrics]
         rows.append(row)
     return rows
 
@@ -143,15 +142,17 @@ def _time_columns(rows: Sequence[dict]) -> List[str]:
 
 def markdown_table(rows: Sequence[dict],
                    records: Optional[Sequence[dict]] = None,
-                   references: Sequence[str] = PAIRED_REFERENCES) -> str:
+                   references: Sequence[str] = PAIRED_REFERENCES,
+                   metrics: Sequence[Tuple[str, str]] = TABLE_METRICS) -> str:
     """The summary as a markdown table: AP as mean ± std over seeds (x100,
     COCO's usual scale), times in minutes (mean); with ``records``, each row's
     box AP minus each of ``references`` (default: scratch's and BYOL's),
-    paired by seed, with its interval."""
+    paired by seed, with its interval. ``metrics``: the (column, key) pairs
+    ``rows`` were summarized with."""
     present = {r['method'] for r in rows}
     refs = [ref for ref in references if records and ref in present]
     labels = {r['method']: r['label'] for r in rows}
-    metric_cols = rows[0]['metrics'] if rows else [c for c, _ in TABLE_METRICS]
+    metric_cols = [col for col, _ in metrics]
     times = _time_columns(rows)
     head = ['method', 'seeds'] + metric_cols + \
         [f'APbb - {labels[ref]} [{round(100 * CONFIDENCE)} % CI]' for ref in refs] + \
@@ -276,8 +277,8 @@ def write_report(records: Sequence[dict], out_dir: str, preset: Preset,
             tables[protocol.label] = rows
             f.write(f'### {protocol.label} ({labeled_count(preset, protocol)} '
                     'labelled images)\n\n')
-            f.write(markdown_table(rows, recs, track.references))
-            per_seed = [c for c in ('APbb', 'APmk') if c in rows[0]['metrics']]
+            f.write(markdown_table(rows, recs, track.references, track.metrics))
+            per_seed = [c for c, _ in track.metrics if c in ('APbb', 'APmk')]
             f.write(f'\nPer seed ({" / ".join(per_seed)} x100): ' + '; '.join(
                 f"{r['label']}: " + ', '.join(
                     '/'.join(f'{100 * v:.1f}' for v in values)
