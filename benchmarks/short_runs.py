@@ -113,7 +113,8 @@ def short_run_options(method: str, epochs: int, photometric: bool = False,
     run = SHORT_RUNS[method]
     options = [o for o in run.options if not (photometric and o in LEARNS)]
     if lr is not None:
-        options = [o for o in options if not o.startswith('optim_wrapper.optimizer.lr=')]
+        replaced = ('optim_wrapper.optimizer.lr=', 'auto_scale_lr.enable=')
+        options = [o for o in options if not o.startswith(replaced)]
         options += ['auto_scale_lr.enable=False', f'optim_wrapper.optimizer.lr={lr}']
     return [*TINY_LOADER, *options, *schedule_options(epochs, run.warmup),
             f'default_hooks.checkpoint.interval={epochs}']

@@ -32,8 +32,9 @@ def train_env(demo_root: str, threads: Optional[int] = None,
         editable install) and the test hooks of the ``tests`` package.
     """
     path = [p for p in (REPO_ROOT, os.environ.get('PYTHONPATH')) if p]
+    threads = threads or os.environ.get('OMP_NUM_THREADS', 2)
     return dict(os.environ, OBJCON_DEMO_ROOT=demo_root, PYTHON=sys.executable,
-                OMP_NUM_THREADS=str(threads or os.environ.get('OMP_NUM_THREADS', 2)), PYTHONPATH=os.pathsep.join(path),
+                OMP_NUM_THREADS=str(threads), PYTHONPATH=os.pathsep.join(path),
                 **extra)
 
 
@@ -112,6 +113,34 @@ def logged_scalars(work: str) -> Dict[int, dict]:
                 if 'loss' in row:
                     rows[row['step']] = row
     return rows
+
+
+def short_run_epoch_means(method: str, work: str, env: Dict[str, str],
+                          epochs: int = 30,
+                          lr: Optional[float] = None) -> List[float]:
+    """Train ``method``'s short run that learns (benchmarks/short_runs.py) on
+    the tiny scenes through tools/train.py; check that it logged every
+    iteration once.
+
+    Args:
+        method (str): A key of ``SHORT_RUNS``.
+        work (str): The work dir.
+        env (dict): The process's environment (:func:`train_env`).
+        epochs (int): Epochs of 3 iterations. Defaults to 30.
+        lr (float, optional): Replace the learning rate (0: the control).
+
+    Returns:
+        list[float]: The mean summed loss of each epoch.
+    """
+    from benchmarks.short_runs import (ITERATIONS_AN_EPOCH, SHORT_RUNS,
+                                       epoch_means, short_run_options)
+    proc = run_train(SHORT_RUNS[method].config, work,
+                     short_run_options(method, epochs, lr=lr), env=env, timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    rows = logged_scalars(work)
+    assert sorted(rows) == list(range(1, ITERATIONS_AN_EPOCH * epochs + 1))
+    return epoch_means([rows[i]['loss'] for i in sorted(rows)],
+                       ITERATIONS_AN_EPOCH)
 
 
 def config_with_hooks(directory, base: str, signal_at: Optional[int] = None,

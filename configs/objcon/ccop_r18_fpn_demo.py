@@ -16,10 +16,8 @@ _base_ = [
 ]
 proposal_cache = _base_.data_root + 'proposals/train_ccop'
 view_size = 128
-# False: the views without their colour, grey, blur and solarize transforms.
-# The demo scenes differ mostly in colour, so with them a queue's image term
-# stays at chance for hundreds of iterations; the tests' short runs learn
-# without them (docs/pretraining.md, "Short runs").
+# False: the views without their colour, grey, blur and solarize transforms, as
+# the tests' short runs (docs/pretraining.md, "Short runs that learn").
 photometric = True
 queue_size = 256
 num_boxes = 8

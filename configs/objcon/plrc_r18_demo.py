@@ -15,10 +15,8 @@ _base_ = [
     '../_base_/soco_runtime.py',
 ]
 view_size = 96
-# False: the views without their colour, grey, blur and solarize transforms.
-# The demo scenes differ mostly in colour, so with them a queue's image term
-# stays at chance for hundreds of iterations; the tests' short runs learn
-# without them (docs/pretraining.md, "Short runs").
+# False: the views without their colour, grey, blur and solarize transforms, as
+# the tests' short runs (docs/pretraining.md, "Short runs that learn").
 photometric = True
 region_size = 12
 # shorter than the 400 train images (as the MoCo v2 baseline): a longer queue holds

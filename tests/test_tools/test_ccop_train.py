@@ -5,7 +5,8 @@ import os.path as osp
 
 import pytest
 
-from benchmarks.short_runs import epoch_means, fall_from_peak, short_run_options
+from benchmarks.short_runs import (ITERATIONS_AN_EPOCH, epoch_means, fall_from_peak,
+                                   short_run_options)
 from tests.conftest import SOCO_TINY_OPTIONS, soco_schedule_options
 from tests.train_utils import (config_with_hooks, logged_scalars, run_dist_train,
                                run_train, train_env)
@@ -65,7 +66,8 @@ def test_demo_loss_falls_logs_curriculum_and_checkpoints_queues(full_run):
     rows = logged_scalars(full_run)
     assert sorted(rows) == list(range(1, LAST + 1))
     # 90 iterations: the summed loss falls from its peak (measured: by 21 %)
-    means = epoch_means([rows[i]['loss'] for i in sorted(rows)], 3)
+    means = epoch_means([rows[i]['loss'] for i in sorted(rows)],
+                        ITERATIONS_AN_EPOCH)
     assert fall_from_peak(means) > 0.1, means
     for row in rows.values():
         for name in ('loss_image', 'loss_object', 'loss_intra'):

@@ -7,10 +7,9 @@ import os.path as osp
 import pytest
 import torch
 
-from benchmarks.short_runs import epoch_means, short_run_options
 from tests.conftest import SOCO_TINY_OPTIONS
 from tests.train_utils import (config_with_hooks, logged_scalars, run_train,
-                               train_env)
+                               short_run_epoch_means, train_env)
 
 pytestmark = pytest.mark.slow
 
@@ -96,16 +95,9 @@ def test_demo_loss_falls_below_the_same_run_without_learning(
     the number of masks in a batch (about 2 FH segments an image) by more than a
     short run learns (lr 0: epoch means 1.85-2.49), so the learning shows only
     against that control: measured 11 % lower over the last 10 epochs."""
-    epochs = 30
     env = train_env(tiny_demo_root)
-    means = {}
-    for lr in (None, 0.0):  # None: the demo's 0.2
-        work = str(tmp_path / f'lr{lr}')
-        proc = run_train(CONFIG, work, short_run_options('DetCon', epochs, lr=lr),
-                         env=env, timeout=600)
-        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
-        rows = logged_scalars(work)
-        assert sorted(rows) == list(range(1, 3 * epochs + 1))
-        means[lr] = epoch_means([rows[i]['loss'] for i in sorted(rows)], 3)
+    means = {lr: short_run_epoch_means('DetCon', str(tmp_path / f'lr{lr}'), env,
+                                       lr=lr)
+             for lr in (None, 0.0)}  # None: the demo's 0.2
     learned, frozen = (sum(means[lr][-10:]) / 10 for lr in (None, 0.0))
     assert learned < 0.95 * frozen, means

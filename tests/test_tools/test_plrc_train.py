@@ -5,10 +5,10 @@ import os.path as osp
 import pytest
 import torch
 
-from benchmarks.short_runs import epoch_means, fall_from_peak, short_run_options
+from benchmarks.short_runs import fall_from_peak
 from tests.conftest import SOCO_TINY_OPTIONS
 from tests.train_utils import (config_with_hooks, logged_scalars, run_dist_train,
-                               run_train, train_env)
+                               run_train, short_run_epoch_means, train_env)
 
 pytestmark = pytest.mark.slow
 
@@ -89,14 +89,8 @@ def test_demo_trains_and_a_resume_restores_queue_centre_and_schedule(
 def test_demo_loss_falls_over_a_short_run(tiny_demo_root, tmp_path):
     """90 iterations of the short run that learns (benchmarks/short_runs.py):
     the summed loss falls from its peak (measured: by 11 %; lr 0: 2 %)."""
-    work = str(tmp_path / 'work')
-    epochs = 30
-    proc = run_train(CONFIG, work, short_run_options('PLRC', epochs),
-                     env=train_env(tiny_demo_root))
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
-    rows = logged_scalars(work)
-    assert sorted(rows) == list(range(1, 3 * epochs + 1))
-    means = epoch_means([rows[i]['loss'] for i in sorted(rows)], 3)
+    means = short_run_epoch_means('PLRC', str(tmp_path / 'work'),
+                                  train_env(tiny_demo_root))
     assert fall_from_peak(means) > 0.07, means
 
 
