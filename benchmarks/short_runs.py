@@ -18,7 +18,7 @@ Each method runs ``tools/train.py`` on its demo config three times, seeded alike
 Short-run settings (:data:`SHORT_RUNS`): small views, and for the queue methods a
 queue of two batches and an EMA of 0.99. The demo scenes differ mostly in colour;
 with the photometric transforms a queue's image term sits at chance for hundreds
-of iterations (docs/pretraining.md, "Short runs").
+of iterations (docs/pretraining.md, "Short runs that learn").
 
 Printed per run: the highest epoch mean of the summed loss, the mean of the last
 3 epochs, their ratio as a fall, and the mean of the last 10 epochs (compare the
